@@ -1,0 +1,189 @@
+"""The command line: each command parses options, calls one library function, shows the answer.
+
+Exit codes (contract §4): 0 done; 2 bad usage or unreadable input, with a message naming the
+file, row or column and what to do; 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from graphfraud import __version__
+from graphfraud.errors import GraphFraudError, InputError
+
+__all__ = ["main"]
+
+
+class _Failure(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _run(call):
+    """Call the library; turn the project's errors into click errors with the right exit code."""
+    try:
+        return call()
+    except InputError as exc:
+        raise _Failure(str(exc), 2) from exc
+    except GraphFraudError as exc:
+        raise _Failure(str(exc), exc.exit_code) from exc
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="graphfraud")
+def main() -> None:
+    """graphfraud: find organized fraud rings (团伙骗保) in medical-insurance claims.
+
+    \b
+    Example:
+      graphfraud demo
+      graphfraud analyze claims_export/ --out analysis/
+    """
+
+
+def _load_summary(result, console) -> None:
+    from rich.table import Table
+
+    table = Table(title="读取 / loading", show_lines=False)
+    for col in ("table", "file", "read", "accepted", "rejected", "rejected rows in"):
+        table.add_column(col, justify="right" if col in ("read", "accepted", "rejected") else "left")
+    for name, s in result.tables.items():
+        table.add_row(name, s.file, f"{s.read:,}", f"{s.accepted:,}", f"{s.rejected:,}",
+                      s.rejected_file or "")
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note[/]: {note}")
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Analysis folder to create (contract §2).")
+@click.option("--mapping", type=click.Path(path_type=Path),
+              help="YAML file mapping your column names: table: {source_column: canonical_column}.")
+@click.option("--encoding", help="Text encoding of CSV files (default: detect UTF-8 or GB18030).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of randomised steps.")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | None, seed: int,
+            force: bool, as_json: bool) -> None:
+    """Analyze a claims folder (or one claims file) and write the analysis folder.
+
+    \b
+    Example:
+      graphfraud analyze exports/2024/ --out analysis-2024/
+      graphfraud analyze 结算明细.csv --out out/ --encoding gb18030 --mapping cols.yaml
+    """
+    from graphfraud.analysis import analyze as run
+
+    console = _console()
+    with console.status("loading and analyzing …"):
+        result = _run(lambda: run(input_path, out, mapping=mapping, encoding=encoding, seed=seed,
+                                  force=force))
+    if as_json:
+        click.echo(json.dumps({"out": str(result.out), **result.load.to_dict(),
+                               "timings": result.timings}, ensure_ascii=False, indent=2))
+        return
+    _load_summary(result.load, console)
+    rejected = sum(s.rejected for s in result.load.tables.values())
+    console.print(f"analysis folder: [bold]{result.out}[/]  "
+                  f"({rejected:,} rows rejected; see {result.out / 'rejected'})" if rejected
+                  else f"analysis folder: [bold]{result.out}[/]")
+
+
+def _synth_options(f):
+    options = [
+        click.option("--persons", type=click.IntRange(min=100), default=20000, show_default=True,
+                     help="Insured persons (about one claim per person per month)."),
+        click.option("--months", type=click.IntRange(1, 60), default=6, show_default=True,
+                     help="Months of claims."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder to create.")
+@_synth_options
+@click.option("--format", "fmt", type=click.Choice(["csv", "csv.gz", "parquet", "xlsx"]),
+              default="csv", show_default=True, help="File format of the tables.")
+@click.option("--encoding", type=click.Choice(["utf-8", "utf-8-sig", "gb18030"]),
+              default="utf-8", show_default=True, help="Text encoding (CSV only).")
+@click.option("--headers", type=click.Choice(["canonical", "chinese", "platform"]),
+              default="canonical", show_default=True,
+              help="Column names: canonical English, Chinese labels, or platform field codes.")
+@click.option("--big-hospital-daily", type=click.IntRange(min=0), default=0,
+              help="Add a level-3 hospital seeing this many patients a day.")
+@click.option("--no-noise", is_flag=True, help="No reversals, duplicates or malformed rows.")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+def synth(out: Path, persons: int, months: int, seed: int, fmt: str, encoding: str,
+          headers: str, big_hospital_daily: int, no_noise: bool, force: bool) -> None:
+    """Write synthetic claims with planted rings and legitimate look-alikes.
+
+    The answer key goes to truth.json in the same folder; the analysis never reads it.
+
+    \b
+    Example:
+      graphfraud synth --out synth/ --persons 85000 --months 12 --seed 7
+      graphfraud synth --out gb/ --headers chinese --encoding gb18030
+    """
+    from graphfraud.outdir import atomic_folder
+    from graphfraud.synth import SynthConfig, generate
+
+    config = SynthConfig(persons=persons, months=months, seed=seed, fmt=fmt, encoding=encoding,
+                         headers=headers, big_hospital_daily=big_hospital_daily,
+                         noise=not no_noise)
+    console = _console()
+
+    def run():
+        with atomic_folder(out, force=force) as work:
+            return generate(work, config)
+
+    with console.status("generating …"):
+        summary = _run(run)
+    console.print(f"synthetic claims in [bold]{out}[/]: " + ", ".join(
+        f"{k} {v:,}" for k, v in summary.get("counts", {}).items() if isinstance(v, int)))
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("graphfraud-demo"),
+              show_default=True, help="Folder for the demo's input and analysis.")
+@click.option("--persons", type=click.IntRange(min=100), default=20000, show_default=True,
+              help="Insured persons in the demo data.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+def demo(out: Path, persons: int, seed: int) -> None:
+    """Run the main job on built-in synthetic data: synth, then analyze. No server needed.
+
+    A previous demo folder at --out is replaced; any other existing folder is left alone.
+
+    \b
+    Example:
+      graphfraud demo
+      graphfraud demo --out /tmp/demo --persons 5000
+    """
+    from graphfraud.demo import run_demo
+
+    console = _console()
+    with console.status("demo: generating synthetic claims and analyzing them …"):
+        result = _run(lambda: run_demo(out, persons=persons, seed=seed))
+    _load_summary(result.load, console)
+    console.print(f"demo input:      [bold]{out / 'input'}[/] (truth: {out / 'input' / 'truth.json'})")
+    console.print(f"analysis folder: [bold]{result.out}[/]")
+    console.print(f"manifest:        {result.out / 'manifest.json'}")
+
+
+def entry() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

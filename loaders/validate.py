@@ -1,0 +1,258 @@
+"""Validation as SQL: raw text columns in, typed canonical columns and reasons out.
+
+:func:`checked_sql` builds one query over a raw table (``_row`` plus the file's columns as
+text) that yields every canonical column typed, ``source_row``, and ``_problems``: the list
+of everything wrong with the row (empty when it is fine). All problems of a row are
+collected, never only the first. The SQL is DuckDB's dialect (see :mod:`graphfraud.engine`).
+"""
+
+from __future__ import annotations
+
+from graphfraud.engine import quote_ident as qi
+from graphfraud.engine import quote_literal as ql
+from graphfraud.loaders import schema as S
+from graphfraud.loaders.headers import ColumnMatch
+from graphfraud.loaders.schema import TableSpec
+
+__all__ = ["checked_sql", "CANONICAL_TYPES", "MISSING_ID_TOKENS", "DATE_FORMS"]
+
+#: strings that mean "no value" in an id column (pandas/R/Excel leftovers): never an entity
+MISSING_ID_TOKENS = ("nan", "na", "n/a", "#n/a", "none", "null", "nat", "<na>", "nil", "-", "--")
+_TRIM = ql(" \t\r\n\u3000\ufeff")
+DATE_FORMS = "2024-03-01, 2024/3/1, 20240301, 2024年3月1日 (time optional), or an Excel serial"
+
+#: SQL type of each canonical column type
+CANONICAL_TYPES = {
+    S.TEXT: "VARCHAR", S.ID: "VARCHAR", S.DATETIME: "TIMESTAMP", S.DATE: "DATE",
+    S.DECIMAL: "DECIMAL(18,2)", S.INTEGER: "BIGINT", S.VISIT_TYPE: "VARCHAR",
+    S.PROVIDER_TYPE: "VARCHAR", S.OWNERSHIP: "VARCHAR", S.GENDER: "VARCHAR",
+    S.LEVEL: "INTEGER", S.BOOLEAN: "BOOLEAN",
+}
+
+# value -> canonical value; matched on lower(trim(x)). Free forms handled by patterns below.
+_VISIT_TYPES = {
+    "outpatient": "outpatient", "门诊": "outpatient", "普通门诊": "outpatient",
+    "急诊": "outpatient", "emergency": "outpatient", "门诊慢特病": "outpatient",
+    "inpatient": "inpatient", "住院": "inpatient", "普通住院": "inpatient",
+    "pharmacy": "pharmacy", "药店购药": "pharmacy", "定点药店购药": "pharmacy", "购药": "pharmacy",
+}
+_PROVIDER_TYPES = {
+    "hospital": "hospital", "医院": "hospital", "卫生院": "hospital",
+    "clinic": "clinic", "诊所": "clinic", "卫生室": "clinic", "门诊部": "clinic",
+    "pharmacy": "pharmacy", "药店": "pharmacy", "药房": "pharmacy", "零售药店": "pharmacy",
+}
+_OWNERSHIP = {"public": "public", "公立": "public", "公办": "public", "政府办": "public",
+              "private": "private", "民营": "private", "私立": "private", "民办": "private",
+              "社会办": "private"}
+_GENDER = {"male": "male", "m": "male", "男": "male", "1": "male",
+           "female": "female", "f": "female", "女": "female", "2": "female",
+           "unknown": "unknown", "未知": "unknown", "0": "unknown", "9": "unknown",
+           "未说明": "unknown", "未说明的性别": "unknown"}
+_BOOLEAN = {"1": True, "0": False, "true": True, "false": False, "t": True, "f": False,
+            "yes": True, "no": False, "y": True, "n": False, "是": True, "否": False}
+
+
+def _case(x: str, table: dict, patterns: list[tuple[str, str]] = ()) -> str:
+    whens = [f"WHEN {ql(k)} THEN {ql(v) if isinstance(v, str) else str(v).upper()}"
+             for k, v in table.items()]
+    whens += [f"WHEN regexp_matches(lower({x}), {ql(p)}) THEN {ql(v)}" for p, v in patterns]
+    return f"(CASE lower({x}) {' '.join(whens[:len(table)])} ELSE " \
+           f"(CASE {' '.join(whens[len(table):]) or 'WHEN FALSE THEN NULL'} END) END)"
+
+
+def _visit_type(x: str) -> str:
+    # National platform med_type codes: 1x outpatient, 2x inpatient, 41 pharmacy, 51/52
+    # maternity outpatient/inpatient; Chinese free forms by keyword.
+    return _case(x, _VISIT_TYPES, [
+        ("住院", "inpatient"), ("药店|购药|药房", "pharmacy"), ("门诊|急诊|门特|慢特|慢病", "outpatient"),
+        ("^(1[0-9]{1,5}|51[0-9]{0,4})$", "outpatient"), ("^(2[0-9]{1,5}|52[0-9]{0,4})$", "inpatient"),
+        ("^41[0-9]{0,4}$", "pharmacy")])
+
+
+def _provider_type(x: str) -> str:
+    return _case(x, _PROVIDER_TYPES, [("药", "pharmacy"), ("诊所|卫生室|门诊部|服务站|医务室", "clinic"),
+                                      ("医院|卫生院|中心", "hospital")])
+
+
+def _level(x: str) -> str:
+    return (f"(CASE WHEN regexp_matches({x}, '^(3|三)') THEN 3 WHEN regexp_matches({x}, '^(2|二)') "
+            f"THEN 2 WHEN regexp_matches({x}, '^(1|一)') THEN 1 END)")
+
+
+def _datetime(d: str) -> str:
+    """``d`` is the text with 年/月/日, '/' and 'T' already normalised to '-', '-', '', '-', ' '."""
+    parsed = (
+        f"(CASE WHEN regexp_full_match({d}, '[0-9]{{8}}') THEN try_strptime({d}, '%Y%m%d') "
+        f"WHEN regexp_full_match({d}, '[0-9]{{14}}') THEN try_strptime({d}, '%Y%m%d%H%M%S') "
+        f"WHEN regexp_full_match({d}, '[0-9]{{5}}([.][0-9]+)?') THEN TIMESTAMP '1899-12-30' + "
+        f"to_microseconds(CAST(round(CAST({d} AS DOUBLE) * 86400000000) AS BIGINT)) "
+        f"ELSE try_strptime({d}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M', "
+        f"'%Y-%m-%d']) END)"
+    )
+    return f"(CASE WHEN year({parsed}) BETWEEN 1900 AND 2100 THEN {parsed} END)"
+
+
+def _date_text(x: str) -> str:
+    return (f"replace(replace(replace(replace(replace({x}, '年', '-'), '月', '-'), '日', ''), "
+            f"'/', '-'), 'T', ' ')")
+
+
+def _typed(col: S.ColumnSpec, x: str, d: str) -> str:
+    t = col.type
+    if t in (S.TEXT, S.ID):
+        return x
+    if t == S.DATETIME:
+        return _datetime(d)
+    if t == S.DATE:
+        return f"CAST({_datetime(d)} AS DATE)"
+    if t == S.DECIMAL:
+        clean = f"replace(replace(replace(replace({x}, ',', ''), '¥', ''), '￥', ''), '元', '')"
+        return f"TRY_CAST({clean} AS DECIMAL(18,2))"
+    if t == S.INTEGER:
+        return f"TRY_CAST({x} AS BIGINT)"
+    if t == S.VISIT_TYPE:
+        return _visit_type(x)
+    if t == S.PROVIDER_TYPE:
+        return _provider_type(x)
+    if t == S.OWNERSHIP:
+        return _case(x, _OWNERSHIP, [("公", "public"), ("民|私|个体", "private")])
+    if t == S.GENDER:
+        return _case(x, _GENDER)
+    if t == S.LEVEL:
+        return _level(x)
+    if t == S.BOOLEAN:
+        return _case(x, _BOOLEAN)
+    raise ValueError(f"unknown column type {t}")
+
+
+_EXPECT = {
+    S.DATETIME: f"is not a date and time (use {DATE_FORMS})",
+    S.DATE: f"is not a date (use {DATE_FORMS})",
+    S.DECIMAL: "is not a number (use digits with an optional '.' and '-')",
+    S.INTEGER: "is not a whole number",
+    S.VISIT_TYPE: "is not a visit type (outpatient/门诊, inpatient/住院, pharmacy/药店购药, or a "
+                  "national med_type code)",
+    S.PROVIDER_TYPE: "is not a provider type (hospital/医院, clinic/诊所, pharmacy/药店)",
+    S.OWNERSHIP: "is not an ownership (public/公立, private/民营)",
+    S.GENDER: "is not a gender (男/女, male/female, 1/2)",
+    S.LEVEL: "is not a hospital level (1/2/3, 一级/二级/三级)",
+    S.BOOLEAN: "is not yes/no (是/否, 1/0, true/false)",
+}
+
+
+def _shown(value: str) -> str:
+    return f"'''' || left({value}, 60) || ''''"
+
+
+def checked_sql(spec: TableSpec, match: ColumnMatch, raw_table: str,
+                lookups: dict[str, str] | None = None) -> str:
+    """SQL yielding the typed canonical columns, ``source_row`` and ``_problems`` of each row.
+
+    Parameters
+    ----------
+    spec, match
+        The table and how the file's columns map to it.
+    raw_table
+        Table with ``_row`` and ``c0..cN`` text columns.
+    lookups
+        Names of already-accepted canonical tables this one checks against
+        (``claims`` for items, ``providers`` for provider types).
+    """
+    lookups = lookups or {}
+    level1 = ["_row AS source_row"]
+    for col in spec.columns:
+        if col.name in match.index:
+            raw = f"c{match.index[col.name]}"
+            x = f"NULLIF(trim({raw}, {_TRIM}), '')"
+            if col.type == S.ID:
+                tokens = ", ".join(ql(t) for t in MISSING_ID_TOKENS)
+                x = f"(CASE WHEN lower(trim({raw}, {_TRIM})) IN ({tokens}) THEN NULL ELSE {x} END)"
+            level1.append(f"{x} AS {qi('x_' + col.name)}")
+            if col.type in (S.DATE, S.DATETIME):
+                level1.append(f"{_date_text(qi('x_' + col.name))} AS {qi('d_' + col.name)}")
+        else:
+            level1.append(f"CAST(NULL AS VARCHAR) AS {qi('x_' + col.name)}")
+    values, problems = [], []
+    for col in spec.columns:
+        x, d = qi("x_" + col.name), qi("d_" + col.name)
+        typed = _typed(col, x, d) if col.name in match.index else "NULL"
+        values.append(f"CAST({typed} AS {CANONICAL_TYPES[col.type]}) AS {qi(col.name)}")
+        label = col.name if col.name not in match.source or match.source[col.name] == col.name \
+            else f"{col.name} ({match.source[col.name]})"
+        if col.required:
+            problems.append(f"CASE WHEN {x} IS NULL THEN {ql(label + ' is empty')} END")
+        if col.type == S.ID:
+            problems.append(f"CASE WHEN regexp_matches({x}, '[\\x00-\\x1f]') THEN "
+                            f"{ql(label + ' contains a line break or control character')} END")
+        elif col.type in _EXPECT and col.name in match.index:
+            problems.append(f"CASE WHEN {x} IS NOT NULL AND ({typed}) IS NULL THEN "
+                            f"{ql(label + ': ')} || {_shown(x)} || {ql(' ' + _EXPECT[col.type])} END")
+        if col.name in match.index:
+            problems.append(f"CASE WHEN contains({x}, '\ufffd') THEN "
+                            f"{ql(label + ' has bytes that are not valid in the file encoding; use --encoding')} END")
+    extra_cols, extra_problems, joins = _table_rules(spec, lookups)
+    extra = f"[{', '.join(extra_problems)}]" if extra_problems else "CAST([] AS VARCHAR[])"
+    return (
+        f"WITH l1 AS (SELECT {', '.join(level1)} FROM {qi(raw_table)}), "
+        f"l2 AS (SELECT l1.*, {', '.join(values)} FROM l1), "
+        f"l3 AS (SELECT l2.*{''.join(', ' + c for c in extra_cols)}, {extra} AS _extra "
+        f"FROM l2 {joins}) "
+        f"SELECT * EXCLUDE (_extra), list_filter(list_concat([{', '.join(problems)}], _extra), "
+        f"lambda p: p IS NOT NULL) AS _problems FROM l3"
+    )
+
+
+def _table_rules(spec: TableSpec, lookups: dict[str, str]) -> tuple[list[str], list[str], str]:
+    """Columns, problems and joins particular to one table."""
+    cols: list[str] = []
+    problems: list[str] = []
+    joins = ""
+    if spec.name == "claims":
+        known = "NULL"
+        if "providers" in lookups:
+            joins = (f"LEFT JOIN (SELECT provider_id AS _pid, provider_type AS _ptype FROM "
+                     f"{qi(lookups['providers'])}) pv ON pv._pid = l2.provider_id")
+            known = "pv._ptype"
+        inferred = ("CASE upper(left(l2.provider_id, 1)) WHEN 'H' THEN 'hospital' "
+                    "WHEN 'P' THEN 'pharmacy' END")
+        cols += [
+            f"coalesce(l2.provider_type, {known}, {inferred}) AS _provider_type",
+            "(x_visit_type IS NOT NULL AND (regexp_matches(lower(x_visit_type), '急诊|emergency') "
+            "OR regexp_matches(x_visit_type, '^(13|24)[0-9]{0,4}$'))) AS emergency",
+            "(x_visit_type IS NOT NULL AND (regexp_matches(lower(x_visit_type), '转院|转外|转诊|transfer') "
+            "OR regexp_matches(x_visit_type, '^23[0-9]{0,4}$'))) AS transfer",
+            "x_visit_type AS visit_type_raw",
+        ]
+        problems += [
+            f"CASE WHEN l2.provider_id IS NOT NULL AND coalesce(l2.provider_type, {known}, {inferred}) "
+            "IS NULL AND x_provider_type IS NULL THEN 'provider_type is empty and cannot be inferred "
+            "from provider_id ''' || l2.provider_id || ''' (H... hospital, P... pharmacy); add "
+            "provider_type or a providers table' END",
+            "CASE WHEN abs(l2.fund_paid) > abs(l2.total_amount) + 0.01 THEN 'fund_paid ' || "
+            "l2.fund_paid || ' exceeds total_amount ' || l2.total_amount END",
+            "CASE WHEN l2.fund_paid * l2.total_amount < 0 THEN 'fund_paid and total_amount have "
+            "opposite signs (a reversal has both negative)' END",
+            "CASE WHEN l2.discharge_date < l2.admit_date THEN 'discharge_date ' || l2.discharge_date "
+            "|| ' is before admit_date ' || l2.admit_date END",
+        ]
+    elif spec.name == "items" and "claims" in lookups:
+        joins = (f"LEFT JOIN (SELECT claim_id AS _cid FROM {qi(lookups['claims'])}) kc "
+                 "ON kc._cid = l2.claim_id")
+        problems.append("CASE WHEN l2.claim_id IS NOT NULL AND kc._cid IS NULL THEN 'claim_id ''' "
+                        "|| l2.claim_id || ''' is not an accepted claim (see rejected/claims.csv)' END")
+    if spec.name == "items":
+        problems.append("CASE WHEN l2.trace_code IS NOT NULL AND NOT regexp_full_match(l2.trace_code, "
+                        "'[0-9]{20}') THEN 'trace_code ''' || left(l2.trace_code, 40) || ''' is not "
+                        "a 20-digit traceability code' END")
+    if spec.name == "persons":
+        weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+        total = " + ".join(f"TRY_CAST(substr(l2.id_number, {i + 1}, 1) AS INTEGER) * {w}"
+                           for i, w in enumerate(weights))
+        problems += [
+            "CASE WHEN l2.id_number IS NOT NULL AND NOT regexp_full_match(l2.id_number, "
+            "'[0-9]{17}[0-9Xx]') THEN 'id_number must be 18 characters: 17 digits and a digit or X' "
+            f"WHEN l2.id_number IS NOT NULL AND substr('10X98765432', (({total}) % 11) + 1, 1) "
+            "<> upper(substr(l2.id_number, 18, 1)) THEN 'id_number fails the GB 11643 check digit' END",
+            "CASE WHEN l2.death_date < l2.birth_date THEN 'death_date is before birth_date' END",
+        ]
+    return cols, problems, joins
