@@ -232,7 +232,7 @@ class SourceReader:
             number = int(row.number) if row.number is not None else -1
             span = row.text.count("\n") + 1
             bad_lines.append((number, span))
-            if row.text.strip() == "":
+            if row.text.strip(" \t\r") == "":
                 self.blank_lines += 1
             else:
                 self.malformed.append(Malformed(
