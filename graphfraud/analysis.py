@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
         "memory_limit": default_memory_limit(),
     }
     with atomic_folder(out, force=force) as work:
-        engine = DuckDBEngine(work / ".engine.duckdb", temp_dir=work / ".spill")
+        engine = DuckDBEngine(temp_dir=work / ".spill")  # in memory, spilling to disk
         try:
             t0 = time.perf_counter()
             loaded = load(input_path, work, engine=engine, encoding=encoding, mapping=mapping)
@@ -68,8 +69,7 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
             totals = _claim_totals(engine)
         finally:
             engine.close()
-        for leftover in (work / ".engine.duckdb", work / ".engine.duckdb.wal"):
-            leftover.unlink(missing_ok=True)
+        shutil.rmtree(work / ".spill", ignore_errors=True)
         write_json(work / "rings.json", {"contract": 1, "rings": rings})
         (work / "entities.csv").write_text("kind,id,score\n", encoding="utf-8")
         manifest = {

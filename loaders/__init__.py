@@ -182,13 +182,14 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
         engine.execute(
             f"CREATE OR REPLACE TABLE _first AS SELECT {qi(spec.key)} AS k, min(source_row) AS first_row "
             f"FROM {qi(checked)} WHERE {ok} GROUP BY 1 HAVING count(*) > 1")
-        engine.execute(
-            f"CREATE OR REPLACE TABLE {qi(checked)} AS SELECT c.* REPLACE ("
-            f"CASE WHEN f.k IS NOT NULL AND c.source_row <> f.first_row AND len(c._problems) = 0 "
-            f"THEN ['duplicate {spec.key} ''' || c.{qi(spec.key)} || ''': row ' || f.first_row || "
-            f"' is kept'] ELSE c._problems END AS _problems) "
-            f"FROM {qi(checked)} c LEFT JOIN _first f ON c.{qi(spec.key)} = f.k")
-        engine.execute("DROP TABLE _first")
+        dup = (f"CASE WHEN f.k IS NOT NULL AND c.source_row <> f.first_row AND len(c._problems) = 0 "
+               f"THEN ['duplicate {spec.key} ''' || c.{qi(spec.key)} || ''': row ' || f.first_row || "
+               f"' is kept'] ELSE c._problems END")
+        engine.execute(f"CREATE OR REPLACE VIEW {qi(checked + '_v')} AS SELECT c.* REPLACE ({dup} AS "
+                       f"_problems) FROM {qi(checked)} c LEFT JOIN _first f ON c.{qi(spec.key)} = f.k")
+    else:
+        engine.execute(f"CREATE OR REPLACE VIEW {qi(checked + '_v')} AS SELECT * FROM {qi(checked)}")
+    checked_table, checked = checked, checked + "_v"
     canonical = [f"_provider_type AS provider_type" if (name == "claims" and c.name == "provider_type")
                  else qi(c.name) for c in spec.columns]
     if name == "claims":
@@ -239,8 +240,9 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
         target = out_dir / "rejected" / f"{name}.csv"
         _copy_csv_with_bom(engine, f"{rejected_sql} ORDER BY source_row", target)
         stats.rejected_file = f"rejected/{name}.csv"
-    engine.execute(f"DROP TABLE {qi(raw)}")
-    engine.execute(f"DROP TABLE {qi('malformed_' + name)}")
+    engine.execute(f"DROP VIEW {qi(checked)}")
+    for leftover in (raw, "malformed_" + name, checked_table, "_first"):
+        engine.execute(f"DROP TABLE IF EXISTS {qi(leftover)}")
     return stats
 
 

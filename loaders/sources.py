@@ -243,7 +243,9 @@ class SourceReader:
 
         read_options = pacsv.ReadOptions(
             use_threads=False, block_size=8 << 20, column_names=names, skip_rows=1,
-            encoding=_REPLACING + self.encoding,
+            # valid UTF-8 takes Arrow's native path; anything else is transcoded by Python with
+            # U+FFFD for bad bytes, so that their rows are rejected instead of the whole file
+            encoding="utf8" if self.encoding == "utf-8" and self._valid_utf8() else _REPLACING + self.encoding,
         )
         parse_options = pacsv.ParseOptions(
             invalid_row_handler=on_invalid, ignore_empty_lines=False, newlines_in_values=False)
@@ -285,6 +287,17 @@ class SourceReader:
                 next_line += take
             rows = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
             yield _with_rows(batch, rows, names)
+
+    def _valid_utf8(self) -> bool:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        with _open_bytes(self.file.path, self.file.format) as fh:
+            try:
+                for chunk in iter(lambda: fh.read(8 << 20), b""):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return False
+        return True
 
     # -- Parquet -----------------------------------------------------------------------------
     def _parquet_batches(self) -> Iterator[pa.RecordBatch]:

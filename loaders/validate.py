@@ -82,14 +82,13 @@ def _level(x: str) -> str:
 def _datetime(d: str) -> str:
     """``d`` is the text with 年/月/日, '/' and 'T' already normalised to '-', '-', '', '-', ' '."""
     parsed = (
-        f"(CASE WHEN regexp_full_match({d}, '[0-9]{{8}}') THEN try_strptime({d}, '%Y%m%d') "
-        f"WHEN regexp_full_match({d}, '[0-9]{{14}}') THEN try_strptime({d}, '%Y%m%d%H%M%S') "
-        f"WHEN regexp_full_match({d}, '[0-9]{{5}}([.][0-9]+)?') THEN TIMESTAMP '1899-12-30' + "
-        f"to_microseconds(CAST(round(CAST({d} AS DOUBLE) * 86400000000) AS BIGINT)) "
-        f"ELSE try_strptime({d}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M', "
-        f"'%Y-%m-%d']) END)"
+        f"coalesce(try_strptime({d}, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d', '%Y-%m-%d %H:%M', "
+        f"'%Y-%m-%d %H:%M:%S.%f', '%Y%m%d', '%Y%m%d%H%M%S']), "
+        f"CASE WHEN TRY_CAST({d} AS DOUBLE) BETWEEN 10000 AND 99999.99999 THEN "
+        f"TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(CAST({d} AS DOUBLE) * 86400000000) "
+        f"AS BIGINT)) END)"
     )
-    return f"(CASE WHEN year({parsed}) BETWEEN 1900 AND 2100 THEN {parsed} END)"
+    return parsed
 
 
 def _date_text(x: str) -> str:
@@ -159,20 +158,25 @@ def checked_sql(spec: TableSpec, match: ColumnMatch, raw_table: str,
         (``claims`` for items, ``providers`` for provider types).
     """
     lookups = lookups or {}
+    # ids lose exotic white space too (tab, U+3000, BOM); other values only spaces (cheaper)
+    level0 = ["_row"] + [
+        f"NULLIF(trim(c{match.index[c.name]}{', ' + _TRIM if c.type == S.ID else ''}), '') "
+        f"AS {qi('t_' + c.name)}" for c in spec.columns if c.name in match.index]
     level1 = ["_row AS source_row"]
+    tokens = ", ".join(ql(t) for t in MISSING_ID_TOKENS)
+    longest = max(len(t) for t in MISSING_ID_TOKENS)
     for col in spec.columns:
         if col.name in match.index:
-            raw = f"c{match.index[col.name]}"
-            x = f"NULLIF(trim({raw}, {_TRIM}), '')"
+            x = qi("t_" + col.name)
             if col.type == S.ID:
-                tokens = ", ".join(ql(t) for t in MISSING_ID_TOKENS)
-                x = f"(CASE WHEN lower(trim({raw}, {_TRIM})) IN ({tokens}) THEN NULL ELSE {x} END)"
+                x = f"(CASE WHEN length({x}) <= {longest} AND lower({x}) IN ({tokens}) THEN NULL ELSE {x} END)"
             level1.append(f"{x} AS {qi('x_' + col.name)}")
             if col.type in (S.DATE, S.DATETIME):
                 level1.append(f"{_date_text(qi('x_' + col.name))} AS {qi('d_' + col.name)}")
         else:
             level1.append(f"CAST(NULL AS VARCHAR) AS {qi('x_' + col.name)}")
     values, problems = [], []
+    id_checks: list[tuple[str, str]] = []
     for col in spec.columns:
         x, d = qi("x_" + col.name), qi("d_" + col.name)
         typed = _typed(col, x, d) if col.name in match.index else "NULL"
@@ -182,22 +186,35 @@ def checked_sql(spec: TableSpec, match: ColumnMatch, raw_table: str,
         if col.required:
             problems.append(f"CASE WHEN {x} IS NULL THEN {ql(label + ' is empty')} END")
         if col.type == S.ID:
-            problems.append(f"CASE WHEN regexp_matches({x}, '[\\x00-\\x1f]') THEN "
-                            f"{ql(label + ' contains a line break or control character')} END")
+            if col.name in match.index:
+                id_checks.append((x, label))
         elif col.type in _EXPECT and col.name in match.index:
-            problems.append(f"CASE WHEN {x} IS NOT NULL AND ({typed}) IS NULL THEN "
+            problems.append(f"CASE WHEN {x} IS NOT NULL AND {qi(col.name)} IS NULL THEN "
                             f"{ql(label + ': ')} || {_shown(x)} || {ql(' ' + _EXPECT[col.type])} END")
+        if col.type in (S.DATE, S.DATETIME) and col.name in match.index:
+            problems.append(f"CASE WHEN year({qi(col.name)}) NOT BETWEEN 1900 AND 2100 THEN "
+                            f"{ql(label + ': ')} || {_shown(x)} || ' is outside the years 1900-2100' END")
         if col.name in match.index:
             problems.append(f"CASE WHEN contains({x}, '\ufffd') THEN "
                             f"{ql(label + ' has bytes that are not valid in the file encoding; use --encoding')} END")
+    if id_checks:
+        # one regular expression per row over all id columns; per column only when it matches
+        joined = "concat(" + ", ".join(x for x, _ in id_checks) + ")"
+        for x, label in id_checks:
+            problems.append(f"CASE WHEN regexp_matches({joined}, '[\\x00-\\x1f]') AND "
+                            f"regexp_matches({x}, '[\\x00-\\x1f]') THEN "
+                            f"{ql(label + ' contains a line break or control character')} END")
     extra_cols, extra_problems, joins = _table_rules(spec, lookups)
     extra = f"[{', '.join(extra_problems)}]" if extra_problems else "CAST([] AS VARCHAR[])"
     return (
-        f"WITH l1 AS (SELECT {', '.join(level1)} FROM {qi(raw_table)}), "
+        f"WITH l0 AS (SELECT {', '.join(level0)} FROM {qi(raw_table)}), "
+        f"l1 AS (SELECT {', '.join(level1)} FROM l0), "
         f"l2 AS (SELECT l1.*, {', '.join(values)} FROM l1), "
         f"l3 AS (SELECT l2.*{''.join(', ' + c for c in extra_cols)}, {extra} AS _extra "
         f"FROM l2 {joins}) "
-        f"SELECT * EXCLUDE (_extra), list_filter(list_concat([{', '.join(problems)}], _extra), "
+        f"SELECT source_row, {', '.join(qi(c.name) for c in spec.columns)}"
+        f"{''.join(', ' + c.rsplit(' AS ', 1)[1] for c in extra_cols)}, "
+        f"list_filter(list_concat([{', '.join(problems)}], _extra), "
         f"lambda p: p IS NOT NULL) AS _problems FROM l3"
     )
 
