@@ -104,7 +104,7 @@ def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | N
 
 def _synth_options(f):
     options = [
-        click.option("--persons", type=click.IntRange(min=100), default=20000, show_default=True,
+        click.option("--persons", type=click.IntRange(min=500), default=20000, show_default=True,
                      help="Insured persons (about one claim per person per month)."),
         click.option("--months", type=click.IntRange(1, 60), default=6, show_default=True,
                      help="Months of claims."),
@@ -161,7 +161,7 @@ def synth(out: Path, persons: int, months: int, seed: int, fmt: str, encoding: s
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("graphfraud-demo"),
               show_default=True, help="Folder for the demo's input and analysis.")
-@click.option("--persons", type=click.IntRange(min=100), default=20000, show_default=True,
+@click.option("--persons", type=click.IntRange(min=500), default=20000, show_default=True,
               help="Insured persons in the demo data.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 def demo(out: Path, persons: int, seed: int) -> None:

@@ -166,8 +166,14 @@ def _load_order(readers: dict[str, SourceReader]) -> list[str]:
 
 def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
                 out_dir: Path, lookups: dict[str, str]) -> TableStats:
+    """One table: raw text → typed rows with their problems → canonical table + rejected CSV.
+
+    The raw text is kept only until the rejected rows are written; the checked table then
+    becomes the canonical one in place (no copy), which keeps 10M-row loads inside memory.
+    """
     name = spec.name
     raw, checked, canon = f"raw_{name}", f"checked_{name}", f"canon_{name}"
+    malformed = f"malformed_{name}"
     engine.load_arrow(raw, reader.reader())
     if reader.headers:
         # a line with nothing in it is not a row (a CSV's blank line, an empty sheet row)
@@ -179,55 +185,34 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
     ok = "len(_problems) = 0"
     if spec.key:
         # a repeated key keeps the first acceptable row; the others are rejected
+        key = qi(spec.key)
         engine.execute(
-            f"CREATE OR REPLACE TABLE _first AS SELECT {qi(spec.key)} AS k, min(source_row) AS first_row "
+            f"CREATE OR REPLACE TEMP TABLE _first AS SELECT {key} AS k, min(source_row) AS first_row "
             f"FROM {qi(checked)} WHERE {ok} GROUP BY 1 HAVING count(*) > 1")
-        dup = (f"CASE WHEN f.k IS NOT NULL AND c.source_row <> f.first_row AND len(c._problems) = 0 "
-               f"THEN ['duplicate {spec.key} ''' || c.{qi(spec.key)} || ''': row ' || f.first_row || "
-               f"' is kept'] ELSE c._problems END")
-        engine.execute(f"CREATE OR REPLACE VIEW {qi(checked + '_v')} AS SELECT c.* REPLACE ({dup} AS "
-                       f"_problems) FROM {qi(checked)} c LEFT JOIN _first f ON c.{qi(spec.key)} = f.k")
-    else:
-        engine.execute(f"CREATE OR REPLACE VIEW {qi(checked + '_v')} AS SELECT * FROM {qi(checked)}")
-    checked_table, checked = checked, checked + "_v"
-    canonical = [f"_provider_type AS provider_type" if (name == "claims" and c.name == "provider_type")
-                 else qi(c.name) for c in spec.columns]
-    if name == "claims":
-        canonical += ["emergency", "transfer", "visit_type_raw"]
-    canonical.append("source_row")
-    engine.execute(f"CREATE OR REPLACE TABLE {qi(canon)} AS SELECT {', '.join(canonical)} "
-                   f"FROM {qi(checked)} WHERE {ok}")
-    engine.copy_parquet(f"SELECT * FROM {qi(canon)} ORDER BY source_row",
-                        out_dir / "data" / f"{name}.parquet")
+        message = (f"'duplicate {spec.key} ' || quote_text || ': row ' || f.first_row || ' is kept'"
+                   .replace("quote_text", f"'''' || {qi(checked)}.{key} || ''''"))
+        engine.execute(
+            f"UPDATE {qi(checked)} SET _problems = [{message}] FROM _first f "
+            f"WHERE {qi(checked)}.{key} = f.k AND source_row <> f.first_row AND {ok}")
+        engine.execute("DROP TABLE _first")
 
     # rejected rows: the source columns unchanged, then reason and source_row
-    headers = _unique_headers(reader.headers)
-    engine.execute(f"CREATE OR REPLACE TABLE {qi('malformed_' + name)} "
+    engine.execute(f"CREATE OR REPLACE TABLE {qi(malformed)} "
                    "(source_row BIGINT, raw_line VARCHAR, reason VARCHAR)")
     if reader.malformed:
+        bad = reader.malformed
         engine.load_arrow("_malformed_stream", pa.RecordBatchReader.from_batches(
-            pa.schema([("source_row", pa.int64()), ("raw_line", pa.string()), ("reason", pa.string())]),
-            [pa.record_batch([[m.row for m in reader.malformed], [m.text for m in reader.malformed],
-                              [m.reason for m in reader.malformed]],
+            pa.schema([("source_row", pa.int64()), ("raw_line", pa.string()),
+                       ("reason", pa.string())]),
+            [pa.record_batch([[m.row for m in bad], [m.text for m in bad], [m.reason for m in bad]],
                              names=["source_row", "raw_line", "reason"])]))
-        engine.execute(f"INSERT INTO {qi('malformed_' + name)} SELECT * FROM _malformed_stream")
+        engine.execute(f"INSERT INTO {qi(malformed)} SELECT * FROM _malformed_stream")
         engine.execute("DROP TABLE _malformed_stream")
-    source_cols = ", ".join(f"r.c{i} AS {qi(h)}" for i, h in enumerate(headers))
-    null_cols = ", ".join(f"NULL AS {qi(h)}" for h in headers)
-    has_raw_line = bool(reader.malformed)
-    raw_line = ", NULL AS raw_line" if has_raw_line else ""
-    rejected_sql = (
-        f"SELECT {source_cols}, array_to_string(k._problems, '; ') AS reason, k.source_row{raw_line} "
-        f"FROM {qi(checked)} k JOIN {qi(raw)} r ON r._row = k.source_row WHERE NOT ({ok.replace('_problems', 'k._problems')})"
-    )
-    if has_raw_line:
-        rejected_sql += (f" UNION ALL SELECT {null_cols}, reason, source_row, raw_line "
-                         f"FROM {qi('malformed_' + name)}")
     counts = engine.arrow(
         f"SELECT (SELECT count(*) FROM {qi(raw)}) AS raw_rows, "
-        f"(SELECT count(*) FROM {qi(canon)}) AS accepted, "
-        f"(SELECT count(*) FROM {qi(checked)} WHERE NOT ({ok})) AS bad, "
-        f"(SELECT count(*) FROM {qi('malformed_' + name)}) AS malformed").to_pylist()[0]
+        f"(SELECT count(*) FILTER (WHERE {ok}) FROM {qi(checked)}) AS accepted, "
+        f"(SELECT count(*) FILTER (WHERE NOT ({ok})) FROM {qi(checked)}) AS bad, "
+        f"(SELECT count(*) FROM {qi(malformed)}) AS malformed").to_pylist()[0]
     stats = TableStats(
         read=counts["raw_rows"] + counts["malformed"], accepted=counts["accepted"],
         rejected=counts["bad"] + counts["malformed"], blank_lines=reader.blank_lines,
@@ -237,12 +222,28 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
         raise GraphFraudError(f"{name}: accounting does not hold: read {stats.read} != "
                               f"accepted {stats.accepted} + rejected {stats.rejected}")
     if stats.rejected:
-        target = out_dir / "rejected" / f"{name}.csv"
-        _copy_csv_with_bom(engine, f"{rejected_sql} ORDER BY source_row", target)
+        headers = _unique_headers(reader.headers)
+        source_cols = ", ".join(f"r.c{i} AS {qi(h)}" for i, h in enumerate(headers))
+        raw_line = ", NULL AS raw_line" if reader.malformed else ""
+        sql = (f"SELECT {source_cols}, array_to_string(k._problems, '; ') AS reason, "
+               f"k.source_row{raw_line} FROM {qi(checked)} k JOIN {qi(raw)} r "
+               f"ON r._row = k.source_row WHERE len(k._problems) > 0")
+        if reader.malformed:
+            nulls = ", ".join(f"NULL AS {qi(h)}" for h in headers)
+            sql += f" UNION ALL SELECT {nulls}, reason, source_row, raw_line FROM {qi(malformed)}"
+        _copy_csv_with_bom(engine, f"{sql} ORDER BY source_row",
+                           out_dir / "rejected" / f"{name}.csv")
         stats.rejected_file = f"rejected/{name}.csv"
-    engine.execute(f"DROP VIEW {qi(checked)}")
-    for leftover in (raw, "malformed_" + name, checked_table, "_first"):
-        engine.execute(f"DROP TABLE IF EXISTS {qi(leftover)}")
+    engine.execute(f"DROP TABLE {qi(raw)}")
+    engine.execute(f"DROP TABLE {qi(malformed)}")
+
+    # the checked table becomes the canonical one in place
+    engine.execute(f"DELETE FROM {qi(checked)} WHERE NOT ({ok})")
+    engine.execute(f"ALTER TABLE {qi(checked)} DROP COLUMN _problems")
+    engine.execute(f"DROP TABLE IF EXISTS {qi(canon)}")
+    engine.execute(f"ALTER TABLE {qi(checked)} RENAME TO {qi(canon)}")
+    engine.copy_parquet(f"SELECT * FROM {qi(canon)} ORDER BY source_row",
+                        out_dir / "data" / f"{name}.parquet")
     return stats
 
 

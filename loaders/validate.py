@@ -206,14 +206,19 @@ def checked_sql(spec: TableSpec, match: ColumnMatch, raw_table: str,
                             f"{ql(label + ' contains a line break or control character')} END")
     extra_cols, extra_problems, joins = _table_rules(spec, lookups)
     extra = f"[{', '.join(extra_problems)}]" if extra_problems else "CAST([] AS VARCHAR[])"
+    # canonical columns in contract order; a table rule may supply a column's final value
+    # (``_provider_type`` for claims) and add derived ones (``emergency``, ``transfer``)
+    overrides = {c.rsplit(" AS ", 1)[1] for c in extra_cols}
+    final = [f"{qi('_' + c.name)} AS {qi(c.name)}" if "_" + c.name in overrides else qi(c.name)
+             for c in spec.columns]
+    final += [o for o in sorted(overrides) if not o.startswith("_")]
     return (
         f"WITH l0 AS (SELECT {', '.join(level0)} FROM {qi(raw_table)}), "
         f"l1 AS (SELECT {', '.join(level1)} FROM l0), "
         f"l2 AS (SELECT l1.*, {', '.join(values)} FROM l1), "
         f"l3 AS (SELECT l2.*{''.join(', ' + c for c in extra_cols)}, {extra} AS _extra "
         f"FROM l2 {joins}) "
-        f"SELECT source_row, {', '.join(qi(c.name) for c in spec.columns)}"
-        f"{''.join(', ' + c.rsplit(' AS ', 1)[1] for c in extra_cols)}, "
+        f"SELECT {', '.join(final)}, source_row, "
         f"list_filter(list_concat([{', '.join(problems)}], _extra), "
         f"lambda p: p IS NOT NULL) AS _problems FROM l3"
     )
