@@ -28,6 +28,7 @@ def run_demo(out: str | Path = "graphfraud-demo", *, persons: int = 20000, month
                                 "choose another --out")
     with atomic_folder(out, force=True) as work:
         (work / DEMO_MARKER).write_text("made by graphfraud demo\n", encoding="utf-8")
+        (work / "input").mkdir()
         generate(work / "input", SynthConfig(persons=persons, months=months, seed=seed))
         analyze(work / "input", work / "analysis", seed=seed)
     return _relocate(out)

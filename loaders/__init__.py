@@ -136,7 +136,8 @@ def load(input_path: str | Path, out_dir: str | Path, *, engine: Engine | None =
         for table in _load_order(readers):
             reader, match = readers[table], matches[table]
             spec = TABLES[table]
-            lookups = {t: f"canon_{t}" for t in ("claims", "providers") if t in stats}
+            lookups: dict[str, str] = {t: f"canon_{t}" for t in ("claims", "providers")
+                                       if t in stats}
             stats[table] = _load_table(engine, spec, reader, match, out_dir, lookups)
             notes += match.notes
             if match.unknown:

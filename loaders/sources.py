@@ -163,7 +163,7 @@ def _replacing_codec(name: str) -> codecs.CodecInfo | None:
         return None
     base = codecs.lookup(name[len(_REPLACING):])
 
-    class Decoder(base.incrementaldecoder):  # type: ignore[name-defined, misc]
+    class Decoder(base.incrementaldecoder):  # type: ignore[name-defined]
         def __init__(self, errors: str = "replace") -> None:
             super().__init__("replace")
 
@@ -199,9 +199,8 @@ class SourceReader:
 
     def __post_init__(self) -> None:
         if self.file.format in ("csv", "csv.gz"):
-            forced = self.encoding is not None
-            self.encoding = _normalise_encoding(self.encoding) if forced else detect_encoding(
-                self.file.path, self.file.format)
+            self.encoding = (_normalise_encoding(self.encoding) if self.encoding is not None
+                             else detect_encoding(self.file.path, self.file.format))
             self.headers = self._csv_headers()
         elif self.file.format == "parquet":
             import pyarrow.parquet as pq
@@ -216,7 +215,7 @@ class SourceReader:
     # -- CSV ---------------------------------------------------------------------------------
     def _csv_headers(self) -> list[str]:
         with _open_bytes(self.file.path, self.file.format) as raw:
-            text = io.TextIOWrapper(raw, encoding=_REPLACING + self.encoding, newline="")
+            text = io.TextIOWrapper(raw, encoding=_REPLACING + str(self.encoding), newline="")
             first = text.readline()
         if not first.strip():
             raise InputError(f"{self.file.path}: the first line is empty; it must hold the column names")
@@ -245,7 +244,8 @@ class SourceReader:
             use_threads=False, block_size=8 << 20, column_names=names, skip_rows=1,
             # valid UTF-8 takes Arrow's native path; anything else is transcoded by Python with
             # U+FFFD for bad bytes, so that their rows are rejected instead of the whole file
-            encoding="utf8" if self.encoding == "utf-8" and self._valid_utf8() else _REPLACING + self.encoding,
+            encoding=("utf8" if self.encoding == "utf-8" and self._valid_utf8()
+                      else _REPLACING + str(self.encoding)),
         )
         parse_options = pacsv.ParseOptions(
             invalid_row_handler=on_invalid, ignore_empty_lines=False, newlines_in_values=False)

@@ -52,7 +52,7 @@ _BOOLEAN = {"1": True, "0": False, "true": True, "false": False, "t": True, "f":
             "yes": True, "no": False, "y": True, "n": False, "是": True, "否": False}
 
 
-def _case(x: str, table: dict, patterns: list[tuple[str, str]] = ()) -> str:
+def _case(x: str, table: dict, patterns: tuple[tuple[str, str], ...] = ()) -> str:
     whens = [f"WHEN {ql(k)} THEN {ql(v) if isinstance(v, str) else str(v).upper()}"
              for k, v in table.items()]
     whens += [f"WHEN regexp_matches(lower({x}), {ql(p)}) THEN {ql(v)}" for p, v in patterns]
@@ -63,15 +63,15 @@ def _case(x: str, table: dict, patterns: list[tuple[str, str]] = ()) -> str:
 def _visit_type(x: str) -> str:
     # National platform med_type codes: 1x outpatient, 2x inpatient, 41 pharmacy, 51/52
     # maternity outpatient/inpatient; Chinese free forms by keyword.
-    return _case(x, _VISIT_TYPES, [
+    return _case(x, _VISIT_TYPES, (
         ("住院", "inpatient"), ("药店|购药|药房", "pharmacy"), ("门诊|急诊|门特|慢特|慢病", "outpatient"),
         ("^(1[0-9]{1,5}|51[0-9]{0,4})$", "outpatient"), ("^(2[0-9]{1,5}|52[0-9]{0,4})$", "inpatient"),
-        ("^41[0-9]{0,4}$", "pharmacy")])
+        ("^41[0-9]{0,4}$", "pharmacy")))
 
 
 def _provider_type(x: str) -> str:
-    return _case(x, _PROVIDER_TYPES, [("药", "pharmacy"), ("诊所|卫生室|门诊部|服务站|医务室", "clinic"),
-                                      ("医院|卫生院|中心", "hospital")])
+    return _case(x, _PROVIDER_TYPES, (("药", "pharmacy"), ("诊所|卫生室|门诊部|服务站|医务室", "clinic"),
+                                      ("医院|卫生院|中心", "hospital")))
 
 
 def _level(x: str) -> str:
@@ -114,7 +114,7 @@ def _typed(col: S.ColumnSpec, x: str, d: str) -> str:
     if t == S.PROVIDER_TYPE:
         return _provider_type(x)
     if t == S.OWNERSHIP:
-        return _case(x, _OWNERSHIP, [("公", "public"), ("民|私|个体", "private")])
+        return _case(x, _OWNERSHIP, (("公", "public"), ("民|私|个体", "private")))
     if t == S.GENDER:
         return _case(x, _GENDER)
     if t == S.LEVEL:
