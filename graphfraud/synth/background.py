@@ -26,7 +26,7 @@ _PH_SLOTS = np.array([S_PH1, S_PH2, S_PH3, -1])
 _PH_P = [0.6, 0.22, 0.13, 0.05]
 
 
-def weekday(day: np.ndarray) -> np.ndarray:
+def weekday(day: np.ndarray | int) -> np.ndarray:
     """0 = Monday (1970-01-01 was a Thursday)."""
     return (np.asarray(day) + 3) % 7
 
@@ -156,8 +156,8 @@ def _big_hospital(w: World, d0: int, d1: int, rng: np.random.Generator) -> Batch
         key = np.log(rng.random(w.n)) / np.where(w.p["death"] > day, wt, 1e-12)
         persons.append(np.sort(np.argpartition(-key, k - 1)[:k]))  # weighted, no repeats
         days.append(np.full(k, day))
-    person, day = np.concatenate(persons), np.concatenate(days)
+    person, all_days = np.concatenate(persons), np.concatenate(days)
     vt = np.full(len(person), OUT, np.int8)
-    settled = day * 86400 + time_of_day(vt, np.zeros(len(person), np.int8), rng)
+    settled = all_days * 86400 + time_of_day(vt, np.zeros(len(person), np.int8), rng)
     return build_claims(w, rng, person=person, provider=h, vtype=OUT, settled=settled,
                         diag=diagnoses(w, person, "out", rng))

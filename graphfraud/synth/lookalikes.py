@@ -219,7 +219,7 @@ def village_market(p: Plan, rng: np.random.Generator, count: int) -> None:
         doc = int(rng.choice(doctors_of(p, c)))
         rec.add("doctor", doc)
         off = int(rng.integers(0, 5))
-        seen = set()
+        seen: set[int] = set()
         for day in range(w.day0 + off, w.day1, 5):
             k = min(len(pool), int(rng.integers(15, 46)))
             who = rng.choice(pool, k, replace=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import time
 from pathlib import Path
@@ -134,7 +136,7 @@ def generate(out_dir: Path, config: SynthConfig) -> dict:
     tally = _Tally(len(plan.rings), len(plan.looks))
     carry = Batch.empty()
     seq0, next_pack = 0, plan.next_pack
-    nz = {"reversals": 0, "duplicated_rows": 0, "malformed_rows": 0, "malformed": [],
+    nz: dict[str, Any] = {"reversals": 0, "duplicated_rows": 0, "malformed_rows": 0, "malformed": [],
           "duplicated_claim_ids": []}
     for m in range(cfg.months):
         rng = stream(cfg.seed, "month", m)
@@ -185,7 +187,7 @@ def generate(out_dir: Path, config: SynthConfig) -> dict:
     truth = _truth(w, plan, cfg, counts, tally, nz, strings)
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, sort_keys=True,
                                                indent=1) + "\n", encoding="utf-8")
-    summary = dict(counts)
+    summary: dict[str, Any] = dict(counts)
     summary.update(rings=len(truth["rings"]), lookalikes=len(truth["lookalikes"]),
                    planted_claims=sum(r["claims"] for r in truth["rings"]),
                    noise={k: v for k, v in nz.items() if isinstance(v, int)},
@@ -203,7 +205,7 @@ def _truth(w: World, plan: Plan, cfg: SynthConfig, counts: dict, tally: _Tally, 
                       "members": members, "size": len(members), "claim_ids": ids,
                       "claims": len(ids), "fund_paid": round(tally.fund[("ring", r.index)] / 100, 2),
                       **r.info})
-    looks = []
+    looks: list[dict] = []
     for g in plan.looks:
         ids = sorted(tally.ids.get(("look", g.index), []))
         if not ids:  # e.g. a family whose shared card was not used in the period

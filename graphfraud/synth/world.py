@@ -10,6 +10,8 @@ and a handful of usual providers near home (:attr:`World.p_slots`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,10 +58,10 @@ class World:
     p: dict[str, np.ndarray] = field(default_factory=dict)
     p_name: list[str] = field(default_factory=list)
     p_addr: list[str] = field(default_factory=list)
-    p_psn: pa.Array | None = None
+    p_psn: Any = None  # a pyarrow string array, set by build_world
     p_idno: pa.Array | None = None
     card_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    card_str: pa.Array | None = None
+    card_str: Any = None  # a pyarrow string array, set by build_world
 
     @property
     def n(self) -> int:
@@ -94,7 +96,7 @@ def surnames(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _place_names(rng: np.random.Generator, k: int, taken: set[str]) -> list[str]:
-    out = []
+    out: list[str] = []
     while len(out) < k:
         s = C.SYL1[rng.integers(len(C.SYL1))] + C.SYL2[rng.integers(len(C.SYL2))]
         if s not in taken or len(taken) > 1500:

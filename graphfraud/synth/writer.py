@@ -8,6 +8,8 @@ carry a fixed date).
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 import gzip
 import io
@@ -64,7 +66,7 @@ class TableWriter:
         self._fh = None
         self._pq: pq.ParquetWriter | None = None
         self._wb = None
-        self._ws = None
+        self._ws: Any = None
         self._numeric: set[int] = set()
         self._dates: set[int] = set()
         if fmt in ("csv", "csv.gz"):
