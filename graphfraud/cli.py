@@ -18,10 +18,10 @@ from graphfraud.errors import GraphFraudError, InputError
 __all__ = ["main"]
 
 
-class _Failure(click.ClickException):
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+class _BadInput(click.ClickException):
+    """Bad usage or unreadable input (contract §4: exit code 2)."""
+
+    exit_code = 2
 
 
 def _run(call):
@@ -29,9 +29,9 @@ def _run(call):
     try:
         return call()
     except InputError as exc:
-        raise _Failure(str(exc), 2) from exc
-    except GraphFraudError as exc:
-        raise _Failure(str(exc), exc.exit_code) from exc
+        raise _BadInput(str(exc)) from exc
+    except GraphFraudError as exc:  # exit code 1
+        raise click.ClickException(str(exc)) from exc
 
 
 def _console():
