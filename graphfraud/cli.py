@@ -154,8 +154,8 @@ def synth(out: Path, persons: int, months: int, seed: int, fmt: str, encoding: s
 
     with console.status("generating …"):
         summary = _run(run)
-    console.print(f"synthetic claims in [bold]{out}[/]: " + ", ".join(
-        f"{k} {v:,}" for k, v in summary.get("counts", {}).items() if isinstance(v, int)))
+    console.print(f"synthetic claims in [bold]{out}[/] (answer key: {out / 'truth.json'})")
+    console.print(", ".join(f"{k} {v:,}" for k, v in summary.items() if isinstance(v, int)))
 
 
 @main.command()

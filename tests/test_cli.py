@@ -136,3 +136,13 @@ def test_every_command_has_help_with_an_example(command):
 def test_every_command_is_documented_in_the_readme(command):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(rf"`graphfraud {command}\b", readme), f"README does not document {command}"
+
+
+def test_synth_command_writes_tables_and_truth(tmp_path):
+    out = tmp_path / "s"
+    result = run("synth", "--out", out, "--persons", "800", "--months", "1", "--seed", "5")
+    assert result.exit_code == 0, result.output
+    assert {"claims.csv", "items.csv", "persons.csv", "providers.csv", "doctors.csv", "staff.csv",
+            "truth.json"} <= {p.name for p in out.iterdir()}
+    assert "claims" in result.output
+    assert run("synth", "--out", out, "--persons", "800").exit_code == 2  # exists: needs --force
