@@ -128,9 +128,16 @@ def _synth_options(f):
 @click.option("--big-hospital-daily", type=click.IntRange(min=0), default=0,
               help="Add a level-3 hospital seeing this many patients a day.")
 @click.option("--no-noise", is_flag=True, help="No reversals, duplicates or malformed rows.")
+@click.option("--rings", type=click.IntRange(min=0), default=None,
+              help="Number of planted rings (default: scales with --persons).")
+@click.option("--mix", default=None, metavar="PATTERN=N,...",
+              help="Rings per pattern, e.g. card_burst=3,co_visit=2 (overrides --rings).")
+@click.option("--lookalikes", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Scale of the legitimate look-alike groups (0: none).")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 def synth(out: Path, persons: int, months: int, seed: int, fmt: str, encoding: str,
-          headers: str, big_hospital_daily: int, no_noise: bool, force: bool) -> None:
+          headers: str, big_hospital_daily: int, no_noise: bool, rings: int | None,
+          mix: str | None, lookalikes: float, force: bool) -> None:
     """Write synthetic claims with planted rings and legitimate look-alikes.
 
     The answer key goes to truth.json in the same folder; the analysis never reads it.
@@ -139,13 +146,15 @@ def synth(out: Path, persons: int, months: int, seed: int, fmt: str, encoding: s
     Example:
       graphfraud synth --out synth/ --persons 85000 --months 12 --seed 7
       graphfraud synth --out gb/ --headers chinese --encoding gb18030
+      graphfraud synth --out mix/ --mix card_burst=3,co_visit=2 --lookalikes 2
     """
     from graphfraud.outdir import atomic_folder
     from graphfraud.synth import SynthConfig, generate
 
     config = SynthConfig(persons=persons, months=months, seed=seed, fmt=fmt, encoding=encoding,
                          headers=headers, big_hospital_daily=big_hospital_daily,
-                         noise=not no_noise)
+                         noise=not no_noise, rings=rings, mix=_parse_mix(mix),
+                         lookalikes=lookalikes)
     console = _console()
 
     def run():
@@ -156,6 +165,19 @@ def synth(out: Path, persons: int, months: int, seed: int, fmt: str, encoding: s
         summary = _run(run)
     console.print(f"synthetic claims in [bold]{out}[/] (answer key: {out / 'truth.json'})")
     console.print(", ".join(f"{k} {v:,}" for k, v in summary.items() if isinstance(v, int)))
+
+
+def _parse_mix(text: str | None) -> dict[str, int] | None:
+    if not text:
+        return None
+    mix: dict[str, int] = {}
+    for part in text.split(","):
+        name, sep, count = part.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise click.BadParameter(f"'{part}': expected PATTERN=N, e.g. co_visit=3",
+                                     param_hint="--mix")
+        mix[name.strip()] = int(count)
+    return mix
 
 
 @main.command()

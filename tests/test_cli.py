@@ -146,3 +146,16 @@ def test_synth_command_writes_tables_and_truth(tmp_path):
             "truth.json"} <= {p.name for p in out.iterdir()}
     assert "claims" in result.output
     assert run("synth", "--out", out, "--persons", "800").exit_code == 2  # exists: needs --force
+
+
+def test_synth_mix_option(tmp_path):
+    result = run("synth", "--out", tmp_path / "m", "--persons", "800", "--months", "1",
+                 "--mix", "card_burst=2,co_visit=1", "--lookalikes", "0")
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "m" / "truth.json").read_text(encoding="utf-8"))
+    patterns = sorted(p for r in truth["rings"] for p in r["patterns"][:1])
+    assert patterns == ["card_burst", "card_burst", "co_visit"]
+    bad = run("synth", "--out", tmp_path / "b", "--mix", "card_burst")
+    assert bad.exit_code == 2 and "PATTERN=N" in bad.output
+    unknown = run("synth", "--out", tmp_path / "c", "--mix", "teleport=1")
+    assert unknown.exit_code == 2 and "teleport" in unknown.output

@@ -45,3 +45,17 @@ def test_wheel_holds_one_top_level_package(tmp_path):
 def test_py_typed_marker():
     spec = importlib.util.find_spec("graphfraud")
     assert (Path(spec.origin).parent / "py.typed").exists()
+
+
+def test_installed_wheel_imports_the_mapped_packages(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path / "w"), str(ROOT)], check=True)
+    wheel = next((tmp_path / "w").glob("graphfraud-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(tmp_path / "site"), str(wheel)], check=True)
+    code = ("import graphfraud.loaders, graphfraud.algorithms, graphfraud.loaders.schema as s; "
+            "print(graphfraud.loaders.__file__); print(len(s.TABLES))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+                         check=True).stdout.split()
+    assert out[0].startswith(str(tmp_path / "site")) and out[1] == "6"
