@@ -1,11 +1,15 @@
 """``analyze``: the whole analysis of one claims export, written as the contract's §2 folder.
 
-Stages: load (loaders → canonical tables in the engine) → detect (the detector registry) →
-rings → outputs. Each stage's wall time goes into ``manifest.json``.
+Stages: load (loaders → canonical tables in the engine) → detect (the detector registry,
+evidence in the engine) → rings (evidence graph, seeded Leiden, scores, roles, amounts) →
+known cases (personalized PageRank from confirmed entities) → outputs. Each stage's wall time
+goes into ``manifest.json``, with every parameter in force, the seed, the version and the
+input hashes.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import platform
 import shutil
@@ -30,10 +34,13 @@ class AnalysisResult:
     load: LoadResult
     rings: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    detectors: dict[str, Any] = field(default_factory=dict)
 
 
 def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | None = None,
-            encoding: str | None = None, seed: int = 0, force: bool = False) -> AnalysisResult:
+            encoding: str | None = None, config: str | Path | None = None,
+            known: str | Path | None = None, seed: int = 0,
+            force: bool = False) -> AnalysisResult:
     """Analyze a claims folder or file and write the analysis folder ``out``.
 
     Parameters
@@ -45,33 +52,61 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
         at the end; an existing folder is replaced only with ``force``.
     mapping, encoding
         See :func:`graphfraud.loaders.load`.
+    config
+        YAML file overriding detector and ring parameters (defaults: ``detectors.yaml``).
+    known
+        CSV ``kind,id`` of entities confirmed as fraudulent: entities are ranked by their
+        closeness to them.
     seed
-        Seed of every randomised step, recorded in the manifest.
-
-    Returns
-    -------
-    AnalysisResult
+        Seed of every randomised step (Leiden), recorded in the manifest.
     """
+    from graphfraud.detectors import available_columns, load_config, run_detectors
+    from graphfraud.known import known_proximity, read_known
+    from graphfraud.rings import build_rings, entity_scores
+
     out = Path(out)
+    settings = load_config(config)
+    settings["rings"]["seed"] = seed
+    known_entities = read_known(known) if known else None
     timings: dict[str, float] = {}
     parameters = {
         "input": str(input_path), "mapping": str(mapping) if mapping else None,
-        "encoding": encoding, "seed": seed, "engine": "duckdb",
-        "memory_limit": default_memory_limit(),
+        "encoding": encoding, "config": str(config) if config else None,
+        "known": str(known) if known else None, "seed": seed, "engine": "duckdb",
+        "memory_limit": default_memory_limit(), "detectors": settings,
     }
+
+    def stage(name: str, t0: float) -> None:
+        timings[name] = round(time.perf_counter() - t0, 3)
+
     with atomic_folder(out, force=force) as work:
         engine = DuckDBEngine(temp_dir=work / ".spill")  # in memory, spilling to disk
         try:
             t0 = time.perf_counter()
             loaded = load(input_path, work, engine=engine, encoding=encoding, mapping=mapping)
-            timings["load"] = round(time.perf_counter() - t0, 3)
-            rings: list[dict[str, Any]] = []
+            stage("load", t0)
+            t0 = time.perf_counter()
+            available = available_columns(engine, list(loaded.tables))
+            report = run_detectors(engine, available, settings, seed=seed)
+            stage("detect", t0)
+            t0 = time.perf_counter()
+            rings = build_rings(engine, settings["rings"], seed=seed)
+            entities = entity_scores(engine, rings)
+            stage("rings", t0)
+            proximity: dict[tuple[str, str], float] = {}
+            if known_entities is not None:
+                t0 = time.perf_counter()
+                proximity = known_proximity(engine, known_entities)
+                stage("known", t0)
             totals = _claim_totals(engine)
         finally:
             engine.close()
         shutil.rmtree(work / ".spill", ignore_errors=True)
-        write_json(work / "rings.json", {"contract": 1, "rings": rings})
-        (work / "entities.csv").write_text("kind,id,score\n", encoding="utf-8")
+        ring_json = [r.to_json() for r in rings]
+        if known_entities is not None:
+            _attach_proximity(ring_json, entities, proximity)
+        write_json(work / "rings.json", {"contract": 1, "rings": ring_json})
+        _write_entities(work / "entities.csv", entities, known_entities is not None)
         manifest = {
             "contract": 1,
             "graphfraud_version": __version__,
@@ -79,12 +114,33 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
             "parameters": parameters,
             **loaded.to_dict(),
             "claims_totals": totals,
-            "detectors": {"run": [], "skipped": [],
-                          "note": "no detector is registered in this version"},
+            "detectors": report,
+            "rings": {"count": len(rings), "method": "seeded Leiden (leidenalg, RB configuration "
+                      "/ modularity) on the entity-evidence graph", "seed": seed},
             "timings": timings,
         }
         write_json(work / "manifest.json", manifest)
-    return AnalysisResult(out, loaded, rings, timings)
+    return AnalysisResult(out, loaded, ring_json, timings, report)
+
+
+def _attach_proximity(rings: list[dict[str, Any]], entities: list[dict[str, Any]],
+                      proximity: dict[tuple[str, str], float]) -> None:
+    for e in entities:
+        e["known_proximity"] = round(proximity.get((e["kind"], e["id"]), 0.0), 6)
+    for r in rings:
+        values = [proximity.get((m["kind"], m["id"]), 0.0) for m in r["members"]]
+        r["known_proximity"] = round(max(values, default=0.0), 6)
+
+
+def _write_entities(path: Path, entities: list[dict[str, Any]], with_known: bool) -> None:
+    columns = ["kind", "id", "score", "ring_id", "role"] + (["known_proximity"] if with_known else [])
+    if with_known:
+        entities = sorted(entities, key=lambda e: (-e["score"], -e.get("known_proximity", 0),
+                                                    e["kind"], e["id"]))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(entities)
 
 
 def _claim_totals(engine: DuckDBEngine) -> dict[str, Any]:

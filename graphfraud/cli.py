@@ -52,6 +52,15 @@ def main() -> None:
     """
 
 
+def _detect_summary(result, console) -> None:
+    for skipped in result.detectors.get("skipped", []):
+        console.print(f"[yellow]skipped[/] {skipped['detector']}: {skipped['reason']}")
+    run = result.detectors.get("run", [])
+    console.print("detectors: " + ", ".join(f"{r['detector']} {r['groups']}" for r in run))
+    console.print(f"rings: [bold]{len(result.rings)}[/]  "
+                  + "  ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+
+
 def _load_summary(result, console) -> None:
     from rich.table import Table
 
@@ -73,11 +82,18 @@ def _load_summary(result, console) -> None:
 @click.option("--mapping", type=click.Path(path_type=Path),
               help="YAML file mapping your column names: table: {source_column: canonical_column}.")
 @click.option("--encoding", help="Text encoding of CSV files (default: detect UTF-8 or GB18030).")
+@click.option("--config", type=click.Path(path_type=Path),
+              help="YAML overriding detector parameters (defaults: graphfraud/detectors.yaml).")
+@click.option("--known", type=click.Path(path_type=Path),
+              help="CSV kind,id of entities confirmed as fraudulent; ranks what is close to them.")
+@click.option("--engine", type=click.Choice(["duckdb"]), default="duckdb", show_default=True,
+              help="SQL engine (a Spark engine is planned for data beyond one machine).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of randomised steps.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | None, seed: int,
-            force: bool, as_json: bool) -> None:
+def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | None,
+            config: Path | None, known: Path | None, engine: str, seed: int, force: bool,
+            as_json: bool) -> None:
     """Analyze a claims folder (or one claims file) and write the analysis folder.
 
     \b
@@ -89,13 +105,15 @@ def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | N
 
     console = _console()
     with console.status("loading and analyzing …"):
-        result = _run(lambda: run(input_path, out, mapping=mapping, encoding=encoding, seed=seed,
-                                  force=force))
+        result = _run(lambda: run(input_path, out, mapping=mapping, encoding=encoding,
+                                  config=config, known=known, seed=seed, force=force))
     if as_json:
         click.echo(json.dumps({"out": str(result.out), **result.load.to_dict(),
+                               "detectors": result.detectors, "rings": len(result.rings),
                                "timings": result.timings}, ensure_ascii=False, indent=2))
         return
     _load_summary(result.load, console)
+    _detect_summary(result, console)
     rejected = sum(s.rejected for s in result.load.tables.values())
     console.print(f"analysis folder: [bold]{result.out}[/]  "
                   f"({rejected:,} rows rejected; see {result.out / 'rejected'})" if rejected
