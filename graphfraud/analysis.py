@@ -124,9 +124,20 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
 
 
 def _attach_proximity(rings: list[dict[str, Any]], entities: list[dict[str, Any]],
-                      proximity: dict[tuple[str, str], float]) -> None:
+                      proximity: dict[tuple[str, str], float], *, top: int = 2000) -> None:
+    """Add closeness to known cases: on every entity and ring, and the closest entities that
+    no detector named join ``entities.csv``. The score combines both:
+    1 - (1 - evidence score) * (1 - 0.8 * proximity)."""
+    listed = {(e["kind"], e["id"]) for e in entities}
+    closest = sorted(((v, k) for k, v in proximity.items() if k not in listed and v > 0),
+                     key=lambda x: (-x[0], x[1]))[:top]
+    entities.extend({"kind": k[0], "id": k[1], "score": 0.0, "ring_id": "", "role": ""}
+                    for _, k in closest)
     for e in entities:
-        e["known_proximity"] = round(proximity.get((e["kind"], e["id"]), 0.0), 6)
+        p = proximity.get((e["kind"], e["id"]), 0.0)
+        e["known_proximity"] = round(p, 6)
+        e["score"] = round(1 - (1 - e["score"]) * (1 - 0.8 * p), 4)
+    entities.sort(key=lambda e: (-e["score"], -e["known_proximity"], e["kind"], e["id"]))
     for r in rings:
         values = [proximity.get((m["kind"], m["id"]), 0.0) for m in r["members"]]
         r["known_proximity"] = round(max(values, default=0.0), 6)
@@ -134,9 +145,6 @@ def _attach_proximity(rings: list[dict[str, Any]], entities: list[dict[str, Any]
 
 def _write_entities(path: Path, entities: list[dict[str, Any]], with_known: bool) -> None:
     columns = ["kind", "id", "score", "ring_id", "role"] + (["known_proximity"] if with_known else [])
-    if with_known:
-        entities = sorted(entities, key=lambda e: (-e["score"], -e.get("known_proximity", 0),
-                                                    e["kind"], e["id"]))
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()

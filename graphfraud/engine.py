@@ -92,8 +92,8 @@ class DuckDBEngine:
         return self._con.sql(self.translate(sql), params=params or None).to_arrow_table()
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self._con.execute(self.translate(sql), params or []).fetchone()
-        return None if row is None else row[0]
+        rows = self._con.execute(self.translate(sql), params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def load_arrow(self, table: str, reader: pa.RecordBatchReader) -> None:
         self._con.register("_gf_stream", reader)

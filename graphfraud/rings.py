@@ -178,16 +178,13 @@ def _roles(keep: list[int], in_ring: dict[int, list[tuple[int, dict]]], ents: Id
                 f"in {share} evidence group(s) ({', '.join(patterns)})"
         out.append({"kind": kind, "id": ident, "role": role, "reason": zh, "reason_en": en,
                     "evidence_groups": share})
-    # members whose removal would dissolve the ring: articulation points of the members'
-    # co-evidence graph (two members linked when they share a group)
+    # members whose removal would dissolve the ring: the cut vertices among the members of
+    # the ring's member-evidence graph (a member linked to each group that names it)
     local = {e: i for i, e in enumerate(keep)}
-    pairs = set()
-    for g in gs:
-        inside = sorted(local[e] for e, _ in of_group[g] if e in local)
-        hub = inside[0] if inside else None
-        for i in inside[1:]:
-            pairs.add((hub, i))  # a star per group keeps this linear; cut vertices are the same
-    critical = set(articulation_points(len(keep), sorted(pairs))) if len(keep) > 2 else set()
+    pairs = sorted({(local[e], len(keep) + j) for j, g in enumerate(gs)
+                    for e, _ in of_group[g] if e in local})
+    cut = articulation_points(len(keep) + len(gs), pairs) if len(keep) > 2 else []
+    critical = {v for v in cut if v < len(keep)}
     for i, m in enumerate(out):
         m["critical"] = i in critical
     out.sort(key=lambda m: (_KIND_ORDER[m["kind"]], m["id"]))
