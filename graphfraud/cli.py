@@ -120,6 +120,32 @@ def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | N
                   else f"analysis folder: [bold]{result.out}[/]")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def detectors(as_json: bool) -> None:
+    """List the registered detectors: pattern name, what they need, what they find.
+
+    \b
+    Example:
+      graphfraud detectors
+      graphfraud detectors --json
+    """
+    from graphfraud.detectors import describe
+
+    rows = describe()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="检测器 / detectors")
+    for col in ("pattern", "needs", "finds", "发现"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["pattern"], ", ".join(r["requires"]) or "claims", r["en"], r["zh"])
+    _console().print(table)
+
+
 def _synth_options(f):
     options = [
         click.option("--persons", type=click.IntRange(min=500), default=20000, show_default=True,

@@ -19,7 +19,8 @@ from graphfraud.detectors.base import REGISTRY, Context, DetectorSpec, Requireme
 from graphfraud.engine import Engine
 from graphfraud.errors import InputError
 
-__all__ = ["REGISTRY", "load_config", "run_detectors", "default_config", "available_columns"]
+__all__ = ["REGISTRY", "load_config", "run_detectors", "default_config", "available_columns",
+           "describe"]
 
 # the modules that register detectors; import order does not matter
 _MODULES = ("cards", "visits", "admissions", "drugs", "deceased", "prescriptions", "insiders",
@@ -33,6 +34,14 @@ def _load_modules() -> None:
         except ModuleNotFoundError as exc:  # a module not written yet is simply absent
             if exc.name != f"graphfraud.detectors.{name}":
                 raise
+
+
+def describe() -> list[dict[str, Any]]:
+    """The registry as rows: pattern, required tables/columns, descriptions (zh, en)."""
+    _load_modules()
+    return [{"pattern": s.name, "requires": [str(r) for r in s.requires], "zh": s.description_zh,
+             "en": s.description_en, "after": list(s.after)}
+            for s in sorted(REGISTRY.values(), key=lambda s: s.name)]
 
 
 def default_config() -> dict[str, dict[str, Any]]:
