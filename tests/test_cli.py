@@ -159,3 +159,12 @@ def test_synth_mix_option(tmp_path):
     assert bad.exit_code == 2 and "PATTERN=N" in bad.output
     unknown = run("synth", "--out", tmp_path / "c", "--mix", "teleport=1")
     assert unknown.exit_code == 2 and "teleport" in unknown.output
+
+
+def test_readme_lists_every_registered_detector():
+    from graphfraud.detectors import describe
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- detectors-table -->")[1].split("\n\n")[0]
+    listed = re.findall(r"^\s*\| `(\w+)` \|", table, flags=re.M)
+    assert sorted(listed) == sorted(d["pattern"] for d in describe())

@@ -29,11 +29,7 @@ _MODULES = ("cards", "visits", "admissions", "drugs", "deceased", "prescriptions
 
 def _load_modules() -> None:
     for name in _MODULES:
-        try:
-            import_module(f"graphfraud.detectors.{name}")
-        except ModuleNotFoundError as exc:  # a module not written yet is simply absent
-            if exc.name != f"graphfraud.detectors.{name}":
-                raise
+        import_module(f"graphfraud.detectors.{name}")
 
 
 def describe() -> list[dict[str, Any]]:
