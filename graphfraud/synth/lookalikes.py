@@ -336,6 +336,37 @@ def in_hospital_death(p: Plan, rng: np.random.Generator, count: int) -> None:
         rec.add("provider", h)
 
 
+@register("rehab_therapy", 4)
+def rehab_therapy(p: Plan, rng: np.random.Generator, count: int) -> None:
+    """Post-stroke rehabilitation cohorts (added after the detectors were written, to measure
+    them on a look-alike they were not built against): patients with stroke sequelae (I69.3)
+    attending one hospital's rehabilitation department on weekday mornings for four to ten
+    weeks, most of a cohort starting in the same week, seen by the department's doctors."""
+    w = p.w
+    for _ in range(count):
+        h = p.provider(rng, w.prov["level"] >= 2)
+        rec = p.look("rehab_therapy")
+        rec.add("provider", h)
+        age = w.p["age"]
+        pts = p.persons(rng, int(rng.integers(8, 21)), (age > 50) & p.near(h, "district"))
+        docs = doctors_of(p, h, "康复科")
+        days = np.arange(w.day0, w.day1)
+        weekdays = days[weekday(days) < 5]
+        cohort = w.day0 + int(rng.integers(0, max(1, (w.day1 - w.day0) // 3)))
+        for pt in pts:
+            start = cohort + (int(rng.integers(0, 15)) if rng.random() < 0.3 else int(rng.integers(0, 3)))
+            d = weekdays[(weekdays >= start) & (weekdays < start + int(rng.integers(28, 71)))]
+            d = d[rng.random(len(d)) >= 0.08]  # missed sessions
+            if len(d) == 0:
+                continue
+            doc = int(rng.choice(docs))
+            p.add(build_claims(w, rng, person=np.full(len(d), pt), provider=h, vtype=OUT,
+                               settled=secs(d, 8.5, 11.5, rng), diag=CAT.diag("I69.300"),
+                               doctor=doc, fund_ratio=0.7, terminal=0, look=rec.index))
+            rec.add("person", pt)
+            rec.add("doctor", doc)
+
+
 def plant_lookalikes(p: Plan, seed: int, factor: float) -> None:
     """Make every registered kind, each with its own random stream."""
     from graphfraud.synth.plan import stream
