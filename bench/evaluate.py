@@ -5,7 +5,8 @@
     python bench/evaluate.py --record             # write the table into EVALUATION.md
 
 Seeds from 100 up are never used while developing or tuning detectors (tests and tuning use
-1-99); the runs below also vary sizes, months and the ring mix.
+1-99); the runs below also vary sizes, months and the ring mix. Each evaluation uses seeds
+not used by an earlier one (the first used 101-105, this one 111-115).
 
 Matching (by persons, the entities every planted ring has):
 
@@ -34,10 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: (seed, persons, months, mix) of the recorded evaluation
 RUNS = [
-    (101, 20000, 6, None),
-    (102, 40000, 6, None),
-    (103, 85000, 12, None),
-    (104, 30000, 4, "co_visit=4,card_burst=3,drug_resale=3,induced_admission=3"),
+    (111, 20000, 6, None),
+    (112, 40000, 6, None),
+    (113, 85000, 12, None),
+    (114, 30000, 4, "co_visit=4,card_burst=3,drug_resale=3,induced_admission=3"),
 ]
 
 
@@ -58,7 +59,8 @@ def evaluate(truth: dict, rings: list[dict], min_score: float = 0.0) -> dict:
         for p in t["patterns"]:
             total_by_pattern[p] += 1
             found_by_pattern[p] += hit
-    correct = sum(1 for rs in rsets if rs and any(len(rs & ps) * 2 >= len(rs) for ps in planted))
+    hits = [bool(rs) and any(len(rs & ps) * 2 >= len(rs) for ps in planted) for rs in rsets]
+    correct = sum(hits)
     flagged: Counter[str] = Counter()
     looks: Counter[str] = Counter()
     everyone = set().union(*rsets) if rsets else set()
@@ -78,6 +80,7 @@ def evaluate(truth: dict, rings: list[dict], min_score: float = 0.0) -> dict:
         "lookalikes": sum(looks.values()), "flagged": sum(flagged.values()),
         "flagged_rate": sum(flagged.values()) / max(sum(looks.values()), 1),
         "by_pattern": {p: f"{found_by_pattern[p]}/{n}" for p, n in sorted(total_by_pattern.items())},
+        "scores": [[r["score"], hit] for r, hit in zip(reported, hits)],
         "flagged_by_kind": {k: f"{flagged[k]}/{n}" for k, n in sorted(looks.items())},
     }
 
@@ -118,7 +121,7 @@ def main() -> None:
     plan = ([(s, args.persons, args.months, None) for s in args.seeds] if args.seeds else RUNS)
     results = [run(*p, args.workdir) for p in plan]
     if not args.seeds:
-        results.append(run(105, 20000, 6, None, args.workdir, drop=("items", "persons")))
+        results.append(run(115, 20000, 6, None, args.workdir, drop=("items", "persons")))
     for r in results:
         print(json.dumps(r, ensure_ascii=False))
     if args.record:
@@ -138,6 +141,13 @@ def write_markdown(results: list[dict]) -> None:
     for r in results:
         detail.append(f"- {r['tag']}: {r['all']['by_pattern']}; look-alikes {r['all']['flagged_by_kind']}"
                       + (f"; detectors skipped: {', '.join(r['skipped'])}" if r["skipped"] else ""))
+    detail += ["", "Reliability of the ring score (all runs pooled): share of reported rings that "
+               "are correct, by score band.", "", "| score | rings | correct |", "|---|---|---|"]
+    pooled = [x for r in results for x in r["all"]["scores"]]
+    for lo, hi in ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.01)):
+        band = [hit for score, hit in pooled if lo <= score < hi]
+        share = f"{sum(band) / len(band):.2f}" if band else "-"
+        detail.append(f"| {lo:.2f}–{min(hi, 1.0):.2f} | {len(band)} | {share} |")
     path = ROOT / "EVALUATION.md"
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     marker = "<!-- results -->"

@@ -81,6 +81,7 @@ def build_rings(engine: Engine, config: dict[str, Any], *, seed: int = 0) -> lis
         degree[e] += 1
     hub_groups = int(config["hub_groups"])
     hubs = {e for e, d in degree.items() if d > hub_groups}
+    place_weight = float(config.get("place_weight", 1.0))
 
     edges, weights = [], []
     for g, items in sorted(of_group.items()):
@@ -89,6 +90,8 @@ def build_rings(engine: Engine, config: dict[str, Any], *, seed: int = 0) -> lis
             w = max(strength, 0.05) * (0.5 + 0.5 * float(m["weight"] if m["weight"] is not None else 1.0))
             if e in hubs:
                 w /= math.log2(1 + degree[e])
+            if ents.key(e)[0] == "provider":
+                w *= place_weight  # rings are people; the places they use are context
             edges.append((e, n_ent + g))
             weights.append(w)
     community = leiden(n_ent + n_grp, edges, weights, resolution=float(config["resolution"]),
