@@ -59,6 +59,18 @@ def _detect_summary(result, console) -> None:
     console.print("detectors: " + ", ".join(f"{r['detector']} {r['groups']}" for r in run))
     console.print(f"rings: [bold]{len(result.rings)}[/]  "
                   + "  ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    if result.rings:
+        from rich.table import Table
+
+        table = Table(title="风险最高的团伙 / riskiest rings")
+        for col in ("ring", "score", "patterns", "persons", "claims", "fund paid 涉案金额 (yuan)"):
+            table.add_column(col, justify="right" if col in ("score", "persons", "claims") or
+                             col.startswith("fund") else "left")
+        for r in result.rings[:10]:
+            persons = sum(1 for m in r["members"] if m["kind"] == "person")
+            table.add_row(r["ring_id"], f"{r['score']:.2f}", ", ".join(r["patterns"]),
+                          str(persons), f"{r['claims']:,}", f"{r['fund_paid']:,.2f}")
+        console.print(table)
 
 
 def _load_summary(result, console) -> None:
@@ -246,6 +258,7 @@ def demo(out: Path, persons: int, seed: int) -> None:
     with console.status("demo: generating synthetic claims and analyzing them …"):
         result = _run(lambda: run_demo(out, persons=persons, seed=seed))
     _load_summary(result.load, console)
+    _detect_summary(result, console)
     console.print(f"demo input:      [bold]{out / 'input'}[/] (truth: {out / 'input' / 'truth.json'})")
     console.print(f"analysis folder: [bold]{result.out}[/]")
     console.print(f"manifest:        {result.out / 'manifest.json'}")

@@ -45,6 +45,7 @@ def _relocate(out: Path) -> AnalysisResult:
         {k: TableStats(**v) for k, v in manifest["tables"].items()},
         [InputRecord(**i) for i in manifest["inputs"]], manifest["notes"],
         manifest["ignored_files"], manifest["timings"]["load"])
-    return AnalysisResult(out / "analysis", load, [], manifest["timings"])
+    rings = json.loads((out / "analysis" / "rings.json").read_text(encoding="utf-8"))["rings"]
+    return AnalysisResult(out / "analysis", load, rings, manifest["timings"], manifest["detectors"])
 
 

@@ -151,9 +151,9 @@ def load(input_path: str | Path, out_dir: str | Path, *, engine: Engine | None =
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{input_path}: reading failed: {exc}") from exc
     finally:
-        if own_engine:
+        if own_engine:  # a caller's engine may still be spilling there
             engine.close()
-        shutil.rmtree(out_dir / ".spill", ignore_errors=True)
+            shutil.rmtree(out_dir / ".spill", ignore_errors=True)
     if ignored:
         notes.append("files ignored (not a contract table): " + ", ".join(ignored))
     return LoadResult(stats, inputs, notes, ignored, round(time.perf_counter() - started, 3))
