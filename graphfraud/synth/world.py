@@ -177,7 +177,11 @@ def _persons(w: World, rng: np.random.Generator) -> None:
     vil = hh_vil[hh]
     town = w.vil_town[vil]
     dist = w.town_dist[town]
-    birth = (w.day0 - age * 365.25).astype(np.int64)
+    # birthdays spread over the year (from the person's index, so no random draw is consumed
+    # and the rest of the world is unchanged): one birth date per age would leave too few
+    # id-number sequences per region and day in a large city, and id numbers would repeat
+    spread = (np.arange(n, dtype=np.int64) * 2654435761 + w.cfg.seed) % 365
+    birth = (w.day0 - age * 365.25).astype(np.int64) - spread
     w.p = dict(hh=hh, role=role, age=age, male=male, surname=surname, vil=vil, town=town,
                dist=dist, birth=birth, death=np.full(n, NO_DEATH, np.int32))
     w.p_name = _names(rng, male, surname)
