@@ -36,7 +36,11 @@ def leiden(n: int, edges: Sequence[tuple[int, int]], weights: Sequence[float] | 
     partition = leidenalg.find_partition(
         g, leidenalg.RBConfigurationVertexPartition, weights=w if edges else None,
         resolution_parameter=resolution, seed=seed, n_iterations=n_iterations)
-    membership = list(partition.membership)
+    return _by_first_node(list(partition.membership))
+
+
+def _by_first_node(membership: Sequence[int]) -> list[int]:
+    """Relabel communities by their smallest node, whatever order they were found in."""
     first: dict[int, int] = {}
     for node, c in enumerate(membership):
         first.setdefault(c, node)
@@ -46,11 +50,7 @@ def leiden(n: int, edges: Sequence[tuple[int, int]], weights: Sequence[float] | 
 def connected_components(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
     """Component of each node, labelled by its smallest node."""
     g = ig.Graph(n=n, edges=list(edges), directed=False)
-    membership = g.connected_components().membership
-    first: dict[int, int] = {}
-    for node, c in enumerate(membership):
-        first.setdefault(c, node)
-    return [first[c] for c in membership]
+    return _by_first_node(g.connected_components().membership)
 
 
 def articulation_points(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:

@@ -123,3 +123,32 @@ def on_synth(names: list[str], *, persons: int = 20000, months: int = 6, seed: i
         return ev, json.loads((src / "truth.json").read_text(encoding="utf-8"))
     finally:
         engine.close()
+
+
+def person_groups(ev: Evidence) -> dict[str, set[str]]:
+    """The persons of each evidence group."""
+    groups: dict[str, set[str]] = {}
+    for m in ev.members:
+        if m["kind"] == "person":
+            groups.setdefault(m["group_id"], set()).add(m["id"])
+    return groups
+
+
+def score_synth(ev: Evidence, truth: dict, pattern: str,
+                kinds: tuple[str, ...] | None = None) -> tuple[int, int, int, int]:
+    """(found, planted, flagged, look-alike groups) for one pattern, matching by persons: a
+    planted ring is found, or a look-alike group (of at least two persons, of ``kinds`` or any
+    kind) flagged, when one evidence group holds at least half of its persons."""
+    groups = person_groups(ev).values()
+    hit = lambda ps: any(2 * len(ps & g) >= len(ps) for g in groups)  # noqa: E731
+    found = total = flagged = looks = 0
+    for ring in truth["rings"]:
+        if pattern in ring["patterns"]:
+            total += 1
+            found += hit({m["id"] for m in ring["members"] if m["kind"] == "person"})
+    for look in truth["lookalikes"]:
+        persons = {m["id"] for m in look["members"] if m["kind"] == "person"}
+        if len(persons) >= 2 and (kinds is None or look["kind"] in kinds):
+            looks += 1
+            flagged += hit(persons)
+    return found, total, flagged, looks

@@ -4,7 +4,7 @@ the border, and a dual-channel pharmacy filling oncologists' prescriptions are n
 
 from __future__ import annotations
 
-from detectorkit import claim, on_synth, run_detector
+from detectorkit import claim, on_synth, person_groups, run_detector, score_synth
 
 HOSP = "H33120200001"          # district 331202
 NEAR = "P33120200010"          # next to it
@@ -95,20 +95,9 @@ def test_on_synthetic_data(tmp_path):
     for seed in (13, 31):
         ev, truth = on_synth(["doctor_pharmacy_collusion"], persons=20000, months=6, seed=seed,
                              workdir=tmp_path)
-        groups: dict[str, set[str]] = {}
-        for m in ev.members:
-            if m["kind"] == "person":
-                groups.setdefault(m["group_id"], set()).add(m["id"])
-        for ring in truth["rings"]:
-            if "doctor_pharmacy_collusion" in ring["patterns"]:
-                persons = {m["id"] for m in ring["members"] if m["kind"] == "person"}
-                total += 1
-                found += any(2 * len(persons & g) >= len(persons) for g in groups.values())
-        for look in truth["lookalikes"]:
-            persons = {m["id"] for m in look["members"] if m["kind"] == "person"}
-            if len(persons) >= 2:
-                looks += 1
-                flagged += any(2 * len(persons & g) >= len(persons) for g in groups.values())
+        groups = person_groups(ev)
+        f, t, fl, lk = score_synth(ev, truth, "doctor_pharmacy_collusion")
+        found, total, flagged, looks = found + f, total + t, flagged + fl, looks + lk
         assert len(groups) <= 3, f"seed {seed}: {sorted(groups)}"
     assert total >= 2 and found == total, f"seeds 13, 31: found {found} of {total}"
     assert flagged == 0, f"seeds 13, 31: {flagged} of {looks} look-alike groups flagged"

@@ -3,7 +3,7 @@ patients, patients of several doctors and dual-channel buyers are not."""
 
 from __future__ import annotations
 
-from detectorkit import claim, on_synth, run_detector
+from detectorkit import claim, on_synth, run_detector, score_synth
 
 DRUG = "XB01ACA001A003757299574"      # 替格瑞洛片, 86 yuan a pack
 TARGETED = "XL01EBA052A001010100483"  # 甲磺酸奥希替尼片, 4830 yuan a pack
@@ -113,19 +113,7 @@ def test_on_synthetic_data(tmp_path):
     for seed in (17, 29):
         ev, truth = on_synth(["drug_resale"], persons=20000, months=6, seed=seed,
                              workdir=tmp_path)
-        groups: dict[str, set[str]] = {}
-        for m in ev.members:
-            if m["kind"] == "person":
-                groups.setdefault(m["group_id"], set()).add(m["id"])
-        for ring in truth["rings"]:
-            if "drug_resale" in ring["patterns"]:
-                persons = {m["id"] for m in ring["members"] if m["kind"] == "person"}
-                total += 1
-                found += any(2 * len(persons & g) >= len(persons) for g in groups.values())
-        for look in truth["lookalikes"]:
-            persons = {m["id"] for m in look["members"] if m["kind"] == "person"}
-            if look["kind"] in ("returns", "dual_channel") and len(persons) >= 2:
-                looks += 1
-                flagged += any(2 * len(persons & g) >= len(persons) for g in groups.values())
+        f, t, fl, lk = score_synth(ev, truth, "drug_resale", kinds=("returns", "dual_channel"))
+        found, total, flagged, looks = found + f, total + t, flagged + fl, looks + lk
     assert total >= 2 and found == total, f"seeds 17, 29: found {found} of {total} rings"
     assert looks >= 2 and flagged == 0, f"seeds 17, 29: {flagged} of {looks} look-alikes"

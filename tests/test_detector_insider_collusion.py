@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from detectorkit import claim, on_synth, run_detector
+from detectorkit import claim, on_synth, person_groups, run_detector, score_synth
 
 RING = "H33120200003"
 INSIDER = "YB3312210001"
@@ -97,19 +97,9 @@ def test_on_synthetic_data(tmp_path):
     for seed in (19, 41):
         ev, truth = on_synth(["insider_collusion"], persons=20000, months=6, seed=seed,
                              workdir=tmp_path)
-        groups: dict[str, set[str]] = {}
-        for m in ev.members:
-            if m["kind"] == "person":
-                groups.setdefault(m["group_id"], set()).add(m["id"])
-        for ring in truth["rings"]:
-            if "insider_collusion" in ring["patterns"]:
-                persons = {m["id"] for m in ring["members"] if m["kind"] == "person"}
-                total += 1
-                found += any(2 * len(persons & g) >= len(persons) for g in groups.values())
-        for look in truth["lookalikes"]:
-            persons = {m["id"] for m in look["members"] if m["kind"] == "person"}
-            if len(persons) >= 2:
-                flagged += any(2 * len(persons & g) >= len(persons) for g in groups.values())
+        groups = person_groups(ev)
+        f, t, fl, _ = score_synth(ev, truth, "insider_collusion")
+        found, total, flagged = found + f, total + t, flagged + fl
         assert len(groups) <= 2, f"seed {seed}: {sorted(groups)}"
     assert total >= 2 and found == total, f"seeds 19, 41: found {found} of {total}"
     assert flagged == 0, f"seeds 19, 41: {flagged} look-alike groups flagged"
