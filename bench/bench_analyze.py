@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import ROOT, run_child  # noqa: E402
+from common import ROOT, run_child, upsert_row  # noqa: E402
 
 
 def main() -> None:
@@ -54,24 +54,12 @@ def main() -> None:
 
 
 def record(f: dict) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
-    header = ("## Analysis (`python bench/bench_analyze.py`)\n\n"
-              "| input | claims | wall | peak RSS | stages (s) | slowest detectors (s) | rings |\n"
-              "|---|---|---|---|---|---|---|\n")
     slow = sorted(f["detectors"].items(), key=lambda kv: -kv[1])[:3]
-    row = (f"| {f['input']} | {f['claims']:,} | {f['wall_s']} s | {f['peak_rss_gib']} GiB | "
-           + ", ".join(f"{k} {v}" for k, v in f["stages"].items()) + " | "
-           + ", ".join(f"{k} {v}" for k, v in slow) + f" | {f['rings']} |\n")
-    if header not in text:
-        text = text.rstrip("\n") + "\n\n" + header
-    head, _, tail = text.partition(header)
-    rows = [ln + "\n" for ln in tail.split("\n") if ln.startswith("|")
-            and not ln.startswith(f"| {f['input']} |")]
-    rest = "\n".join(ln for ln in tail.split("\n") if not ln.startswith("|")).strip("\n")
-    path.write_text(head + header + "".join(rows) + row + ("\n" + rest + "\n" if rest else ""),
-                    encoding="utf-8")
-
+    upsert_row("Analysis (`python bench/bench_analyze.py`)",
+               ["input", "claims", "wall", "peak RSS", "stages (s)", "slowest detectors (s)", "rings"],
+               [f["input"], f"{f['claims']:,}", f"{f['wall_s']} s", f"{f['peak_rss_gib']} GiB",
+                ", ".join(f"{k} {v}" for k, v in f["stages"].items()),
+                ", ".join(f"{k} {v}" for k, v in slow), str(f["rings"])])
 
 if __name__ == "__main__":
     main()

@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, run_child, upsert_row  # noqa: E402
 
 
 def make_claims(path: Path, rows: int, encoding: str) -> None:
@@ -67,15 +67,6 @@ def make_claims(path: Path, rows: int, encoding: str) -> None:
     tmp.unlink()
 
 
-def run_child(args: list[str]) -> tuple[float, float, int]:
-    """Run a command; return (wall seconds, peak RSS in GiB, exit code)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss / (1 << 20), os.waitstatus_to_exitcode(status)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -110,26 +101,13 @@ def main() -> None:
         record(figures)
 
 
-def record(figures: dict) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    row = (f"| {figures['rows']:,} | {figures['encoding']} | {figures['file_gb']} GB | "
-           f"{figures['wall_s']} s | {figures['load_stage_s']} s | {figures['peak_rss_gib']} GiB | "
-           f"{figures['read']:,} = {figures['accepted']:,} + {figures['rejected']:,} |")
-    header = ("## Loading (`python bench/bench_load.py`)\n\n"
-              "| rows | encoding | file | wall (process) | load stage | peak RSS | read = accepted + rejected |\n"
-              "|---|---|---|---|---|---|---|\n")
-    if header not in text:
-        text = text.rstrip("\n") + "\n\n" + header
-    head, _, tail = text.partition(header)
-    lines = tail.split("\n")
-    table = [ln for ln in lines if ln.startswith("|")]
-    rest = lines[len(table):]
-    table = [ln for ln in table if not ln.startswith(f"| {figures['rows']:,} | {figures['encoding']} |")]
-    table.append(row)
-    path.write_text(head + header + "\n".join(table) + "\n" + "\n".join(rest).lstrip("\n"),
-                    encoding="utf-8")
-
+def record(f: dict) -> None:
+    upsert_row("Loading (`python bench/bench_load.py`)",
+               ["rows", "encoding", "file", "wall (process)", "load stage", "peak RSS",
+                "read = accepted + rejected"],
+               [f"{f['rows']:,}", f["encoding"], f"{f['file_gb']} GB", f"{f['wall_s']} s",
+                f"{f['load_stage_s']} s", f"{f['peak_rss_gib']} GiB",
+                f"{f['read']:,} = {f['accepted']:,} + {f['rejected']:,}"], key_cells=2)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import ROOT, run_child  # noqa: E402
+from common import ROOT, run_child, upsert_row  # noqa: E402
 
 
 def main() -> None:
@@ -41,25 +41,12 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
     print(f"target (1M claims in <= 60 s): {'met' if wall <= 60 else 'MISSED'}")
     if args.record:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text(encoding="utf-8")
-        header = ("## Synthetic data (`python bench/bench_synth.py`)\n\n"
-                  "| persons × months | claims | item lines | rings | look-alike groups | wall | peak RSS |\n"
-                  "|---|---|---|---|---|---|---|\n")
-        row = (f"| {args.persons:,} × {args.months} | {figures['claims']:,} | {figures['items']:,} | "
-               f"{figures['rings']} | {figures['lookalikes']} | {figures['wall_s']} s | "
-               f"{figures['peak_rss_gib']} GiB |\n")
-        if header in text:
-            head, _, tail = text.partition(header)
-            kept = [ln for ln in tail.splitlines(keepends=True)
-                    if ln.startswith("|") and not ln.startswith(f"| {args.persons:,} × {args.months} |")]
-            rest = tail[sum(len(ln) for ln in tail.splitlines(keepends=True)
-                            if ln.startswith("|")):]
-            text = head + header + "".join(kept) + row + rest
-        else:
-            text = text.rstrip("\n") + "\n\n" + header + row
-        path.write_text(text, encoding="utf-8")
-
+        upsert_row("Synthetic data (`python bench/bench_synth.py`)",
+                   ["persons × months", "claims", "item lines", "rings", "look-alike groups",
+                    "wall", "peak RSS"],
+                   [f"{args.persons:,} × {args.months}", f"{figures['claims']:,}",
+                    f"{figures['items']:,}", str(figures["rings"]), str(figures["lookalikes"]),
+                    f"{figures['wall_s']} s", f"{figures['peak_rss_gib']} GiB"])
 
 if __name__ == "__main__":
     main()

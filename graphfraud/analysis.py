@@ -10,7 +10,6 @@ input hashes.
 from __future__ import annotations
 
 import csv
-import json
 import platform
 import shutil
 import time
@@ -160,4 +159,4 @@ def _claim_totals(engine: DuckDBEngine) -> dict[str, Any]:
         "CAST(coalesce(sum(fund_paid), 0) AS VARCHAR) AS fund_paid_net, "
         "CAST(min(settled_at) AS VARCHAR) AS first_settlement, "
         "CAST(max(settled_at) AS VARCHAR) AS last_settlement FROM canon_claims").to_pylist()[0]
-    return json.loads(json.dumps(row))
+    return row

@@ -7,7 +7,6 @@ file, row or column and what to do; 1 an internal error.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -263,6 +262,3 @@ def demo(out: Path, persons: int, seed: int) -> None:
     console.print(f"analysis folder: [bold]{result.out}[/]")
     console.print(f"manifest:        {result.out / 'manifest.json'}")
 
-
-def entry() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())

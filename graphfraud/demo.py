@@ -30,22 +30,6 @@ def run_demo(out: str | Path = "graphfraud-demo", *, persons: int = 20000, month
         (work / DEMO_MARKER).write_text("made by graphfraud demo\n", encoding="utf-8")
         (work / "input").mkdir()
         generate(work / "input", SynthConfig(persons=persons, months=months, seed=seed))
-        analyze(work / "input", work / "analysis", seed=seed)
-    return _relocate(out)
-
-
-def _relocate(out: Path) -> AnalysisResult:
-    """The analysis result with paths under the final folder (the run used a temporary one)."""
-    import json
-
-    from graphfraud.loaders import InputRecord, LoadResult, TableStats
-
-    manifest = json.loads((out / "analysis" / "manifest.json").read_text(encoding="utf-8"))
-    load = LoadResult(
-        {k: TableStats(**v) for k, v in manifest["tables"].items()},
-        [InputRecord(**i) for i in manifest["inputs"]], manifest["notes"],
-        manifest["ignored_files"], manifest["timings"]["load"])
-    rings = json.loads((out / "analysis" / "rings.json").read_text(encoding="utf-8"))["rings"]
-    return AnalysisResult(out / "analysis", load, rings, manifest["timings"], manifest["detectors"])
-
-
+        result = analyze(work / "input", work / "analysis", seed=seed)
+    result.out = out / "analysis"  # the run built it under a temporary name
+    return result

@@ -9,7 +9,8 @@ Examples
 --------
 >>> from graphfraud.loaders import load                                  # doctest: +SKIP
 >>> result = load("claims_export/", "work/")                             # doctest: +SKIP
->>> result.tables["claims"].read == result.tables["claims"].accepted + result.tables["claims"].rejected
+>>> s = result.tables["claims"]                                          # doctest: +SKIP
+>>> s.read == s.accepted + s.rejected                                     # doctest: +SKIP
 True
 """
 

@@ -9,7 +9,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from detectorkit import claim, on_synth, run_detector
+from detectorkit import claim, on_synth, person_groups, run_detector
 
 DAY0 = dt.date(2024, 1, 1)
 DAYS = 180
@@ -105,18 +105,10 @@ def side_by_side() -> tuple[list[dict], list[dict], dict[str, set[str]]]:
     return claims, persons, answer
 
 
-def _groups(ev) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for m in ev.members:
-        if m["kind"] == "person":
-            out.setdefault(m["group_id"], set()).add(m["id"])
-    return out
-
-
 def test_crews_caught_hub_does_not_chain_them_lookalikes_cleared() -> None:
     claims, persons, answer = side_by_side()
     ev = run_detector("co_visit", claims=claims, persons=persons)
-    groups = _groups(ev)
+    groups = person_groups(ev)
     assert len(groups) == 2, groups
     g1 = next(g for g in groups.values() if "B1" in g)
     g2 = next(g for g in groups.values() if "B2" in g)
@@ -146,13 +138,13 @@ def test_without_diagnoses_dialysis_is_one_place_without_addresses_family_is_not
     for c in claims:
         c.pop("diagnosis_code", None)
     ev = run_detector("co_visit", claims=claims, persons=persons)
-    everyone = set().union(*_groups(ev).values())
+    everyone = set().union(*person_groups(ev).values())
     assert answer["crew1"] <= everyone and answer["crew2"] <= everyone
     assert not any(p.startswith("DIA") for p in everyone)  # the unit's rhythm: one place
     # without the persons table nobody shares an address: the family going together to two
     # places is what a small crew looks like (a known limit), the nursing home is one clinic
     ev = run_detector("co_visit", claims=claims)
-    everyone = set().union(*_groups(ev).values())
+    everyone = set().union(*person_groups(ev).values())
     assert not any(p.startswith(("DIA", "NH", "V", "CHK", "DAILY")) for p in everyone)
     assert {f"FAM{k}" for k in range(4)} <= everyone
 
@@ -180,7 +172,7 @@ def _crews(src: Path, truth: dict) -> dict[str, set[str]]:
 def test_synthetic_crews_found_lookalikes_left_alone(tmp_path: Path) -> None:
     seed = 7
     ev, truth = on_synth(["co_visit"], persons=20000, months=6, seed=seed, workdir=tmp_path)
-    groups = _groups(ev)
+    groups = person_groups(ev)
     crews = _crews(tmp_path / f"synth-20000-6-{seed}", truth)
     assert crews, f"seed {seed} plants co_visit rings"
     found = sum(any(len(c & g) >= 0.5 * len(c) for g in groups.values()) for c in crews.values())

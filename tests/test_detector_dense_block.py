@@ -8,8 +8,8 @@ import json
 import random
 from pathlib import Path
 
-from detectorkit import claim, on_synth, run_detector
-from test_detector_co_visit import DAYS, ORDINARY, _at, _crews, _groups, side_by_side
+from detectorkit import claim, on_synth, person_groups, run_detector
+from test_detector_co_visit import DAYS, ORDINARY, _at, _crews, side_by_side
 
 
 def _with_camouflage() -> tuple[list[dict], list[dict], dict[str, set[str]]]:
@@ -26,7 +26,7 @@ def _with_camouflage() -> tuple[list[dict], list[dict], dict[str, set[str]]]:
 def test_crews_found_through_camouflage_lookalikes_are_not_blocks() -> None:
     claims, persons, answer = _with_camouflage()
     ev = run_detector("dense_block", claims=claims, persons=persons)
-    groups = _groups(ev)
+    groups = person_groups(ev)
     assert len(groups) == 2, groups
     g1 = next(g for g in groups.values() if "B1" in g)
     g2 = next(g for g in groups.values() if "B2" in g)
@@ -59,7 +59,7 @@ def test_without_diagnoses_or_addresses_one_place_cohorts_are_still_not_blocks()
     for c in claims:
         c.pop("diagnosis_code", None)
     ev = run_detector("dense_block", claims=claims)
-    everyone = set().union(*_groups(ev).values()) if ev.groups else set()
+    everyone = set().union(*person_groups(ev).values()) if ev.groups else set()
     assert answer["crew1"] <= everyone
     # dialysis unit, nursing-home rounds, market days: one place's own rhythm
     assert not any(p.startswith(("DIA", "NH", "V", "CHK", "DAILY")) for p in everyone)
@@ -73,7 +73,7 @@ def test_needs_only_claims() -> None:
 def test_synthetic_crews_found_lookalikes_left_alone(tmp_path: Path) -> None:
     seed = 7
     ev, truth = on_synth(["dense_block"], persons=20000, months=6, seed=seed, workdir=tmp_path)
-    groups = _groups(ev)
+    groups = person_groups(ev)
     crews = _crews(tmp_path / f"synth-20000-6-{seed}", truth)
     assert crews, f"seed {seed} plants co_visit rings"
     found = sum(any(len(c & g) >= 0.5 * len(c) for g in groups.values()) for c in crews.values())

@@ -8,7 +8,7 @@ import datetime as dt
 import math
 import random
 
-from detectorkit import claim, on_synth, run_detector
+from detectorkit import claim, on_synth, run_detector, score_synth
 
 DAY0 = dt.date(2024, 1, 1)
 DAYS = 120
@@ -143,19 +143,7 @@ def test_without_admit_date_waves_of_discharges_are_used():
 
 def test_synthetic_rings_found_lookalikes_left_alone(tmp_path):
     ev, truth = on_synth(["induced_admission"], persons=20000, months=6, seed=2, workdir=tmp_path)
-    groups: dict[str, set[str]] = {}
-    for m in ev.members:
-        if m["kind"] == "person":
-            groups.setdefault(m["group_id"], set()).add(m["id"])
-    rings = [r for r in truth["rings"] if "induced_admission" in r["patterns"]]
-    assert rings, "seed 2 plants induced_admission rings"
-    found = 0
-    for r in rings:
-        ps = {m["id"] for m in r["members"] if m["kind"] == "person"}
-        found += any(len(ps & g) >= 0.5 * len(ps) for g in groups.values())
-    assert found >= 0.8 * len(rings), f"seed 2: found {found} of {len(rings)}"
-    looks = [{m["id"] for m in lk["members"] if m["kind"] == "person"}
-             for lk in truth["lookalikes"]]
-    looks = [ps for ps in looks if len(ps) >= 2]
-    flagged = sum(any(len(ps & g) >= 0.5 * len(ps) for g in groups.values()) for ps in looks)
-    assert flagged <= 0.05 * len(looks), f"seed 2: {flagged} of {len(looks)} look-alikes flagged"
+    found, total, flagged, looks = score_synth(ev, truth, "induced_admission")
+    assert total, "seed 2 plants induced_admission rings"
+    assert found >= 0.8 * total, f"seed 2: found {found} of {total}"
+    assert flagged <= 0.05 * looks, f"seed 2: {flagged} of {looks} look-alikes flagged"

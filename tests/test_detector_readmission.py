@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from detectorkit import claim, on_synth, run_detector
+from detectorkit import claim, on_synth, person_groups, run_detector, score_synth
 
 DAY0 = dt.date(2024, 1, 1)
 DAYS = 180
@@ -135,22 +135,11 @@ def test_skipped_without_admit_dates():
 
 def test_synthetic_rings_found_lookalikes_left_alone(tmp_path):
     ev, truth = on_synth(["readmission"], persons=20000, months=6, seed=3, workdir=tmp_path)
-    groups: dict[str, set[str]] = {}
-    for m in ev.members:
-        if m["kind"] == "person":
-            groups.setdefault(m["group_id"], set()).add(m["id"])
-    rings = [r for r in truth["rings"] if "readmission" in r["patterns"]]
-    assert rings, "seed 3 plants readmission rings"
-    found = 0
-    for r in rings:
-        ps = {m["id"] for m in r["members"] if m["kind"] == "person"}
-        found += any(len(ps & g) >= 0.5 * len(ps) for g in groups.values())
-    assert found >= 0.8 * len(rings), f"seed 3: found {found} of {len(rings)}"
-    looks = [{m["id"] for m in lk["members"] if m["kind"] == "person"}
-             for lk in truth["lookalikes"]]
-    looks = [ps for ps in looks if len(ps) >= 2]
-    flagged = sum(any(len(ps & g) >= 0.5 * len(ps) for g in groups.values()) for ps in looks)
-    assert flagged <= 0.05 * len(looks), f"seed 3: {flagged} of {len(looks)} look-alikes flagged"
+    groups = person_groups(ev)
+    found, total, flagged, looks = score_synth(ev, truth, "readmission")
+    assert total, "seed 3 plants readmission rings"
+    assert found >= 0.8 * total, f"seed 3: found {found} of {total}"
+    assert flagged <= 0.05 * looks, f"seed 3: {flagged} of {looks} look-alikes flagged"
     chemo = [lk for lk in truth["lookalikes"] if lk["kind"] == "chemotherapy"]
     chemo_providers = {m["id"] for lk in chemo for m in lk["members"] if m["kind"] == "provider"}
     assert not chemo_providers & {g.split(":", 1)[1] for g in groups}

@@ -19,7 +19,6 @@ Conventions every detector follows:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,11 +131,6 @@ class Context:
         e.execute("DROP TABLE _ev_g")
         self.counts["groups"] = self.counts.get("groups", 0) + added
         return added
-
-
-def stats_json(**values: Any) -> str:
-    """A SQL literal holding ``values`` as JSON (for constant stats)."""
-    return ql(json.dumps(values, ensure_ascii=False, sort_keys=True))
 
 
 def create_views(engine: Engine, available: dict[str, set[str]]) -> None:
