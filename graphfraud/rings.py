@@ -25,7 +25,7 @@ from graphfraud.algorithms.community import articulation_points, leiden
 from graphfraud.algorithms.idmap import IdMap
 from graphfraud.engine import Engine
 
-__all__ = ["Ring", "build_rings", "ring_id", "entity_scores", "ROLE_TEXT"]
+__all__ = ["Ring", "build_rings", "calibrate", "ring_id", "entity_scores", "ROLE_TEXT"]
 
 ROLE_TEXT = {
     "organizer": ("组织者", "organizer"), "recruiter": ("招募者", "recruiter"),
@@ -54,9 +54,11 @@ class Ring:
     claims: int = 0
     first_date: str | None = None
     last_date: str | None = None
+    score_raw: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"ring_id": self.ring_id, "score": round(self.score, 4), "patterns": self.patterns,
+        return {"ring_id": self.ring_id, "score": round(self.score, 4),
+                "score_raw": round(self.score_raw, 4), "patterns": self.patterns,
                 "fund_paid": round(self.fund_paid, 2), "claims": self.claims,
                 "period": [self.first_date, self.last_date], "members": self.members,
                 "evidence": self.evidence}
@@ -107,8 +109,26 @@ def build_rings(engine: Engine, config: dict[str, Any], *, seed: int = 0) -> lis
         if ring is not None:
             rings.append(ring)
     _amounts(engine, rings)
-    rings.sort(key=lambda r: (-r.score, -r.fund_paid, r.ring_id))
+    knots = config.get("calibration") or []
+    for r in rings:
+        r.score_raw, r.score = r.score, calibrate(r.score, knots)
+    rings.sort(key=lambda r: (-r.score, -r.score_raw, -r.fund_paid, r.ring_id))
     return rings
+
+
+def calibrate(raw: float, knots: list[list[float]]) -> float:
+    """The calibrated score of a raw ring score: linear between the knots ``[raw, share of
+    rings correct]`` (increasing in both; ``bench/calibrate.py`` fits them), the raw score
+    itself when there are none."""
+    if not knots:
+        return raw
+    xs, ys = [float(k[0]) for k in knots], [float(k[1]) for k in knots]
+    if raw <= xs[0]:
+        return ys[0] * raw / xs[0] if xs[0] > 0 else ys[0]
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+        if raw <= x1:
+            return y0 + (y1 - y0) * (raw - x0) / (x1 - x0) if x1 > x0 else y1
+    return ys[-1]
 
 
 def _ring(gs: list[int], comm: int, community: list[int], of_group: dict[int, list[tuple[int, dict]]],

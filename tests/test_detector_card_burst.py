@@ -1,6 +1,6 @@
 """card_burst: a pharmacy swiping the same recruited cards in evening bursts is caught; a busy
-hospital, a village clinic's market days, a group check-up, a nursing home's rounds and a
-dialysis shift, all in the same data, are not."""
+hospital, a village clinic's market days, a group check-up, a nursing home's rounds, a dialysis
+shift and a rehabilitation course, all in the same data, are not."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ MARKET = "H33120100003"    # a village clinic crowded every fifth day (market da
 CHECKUP = "H33120100004"   # a company's check-up, one morning
 HOME = "H33120100005"      # a clinic whose doctor visits a nursing home every ten days
 DIALYSIS = "H33120100006"  # a dialysis shift, three times a week
+REHAB = "H33120100007"     # a rehabilitation department: a stroke cohort every weekday morning
 DAY0 = dt.datetime(2024, 3, 1)
 
 
@@ -83,6 +84,16 @@ def _fixture() -> tuple[list[dict], list[dict], set[str]]:
         if _at(day, 0).weekday() in (0, 2, 4):
             for j in range(10):
                 add(f"DX{j}", DIALYSIS, _at(day, 10 * 60 + 48 + 2 * j), diagnosis_code="N18.500")
+    # rehabilitation: a quiet department where, from day 15 to day 50, a cohort of 16 stroke
+    # patients (I69.3, not among the explained diagnoses) comes every weekday from 8:30, one
+    # every three minutes or so; a few other patients come on any day
+    for day in range(60):
+        for p in rnd.sample(range(40), 3):
+            add(f"RO{p:02d}", REHAB, _at(day, rnd.uniform(8 * 60, 17 * 60)))
+        if 15 <= day < 50 and _at(day, 0).weekday() < 5:
+            for j, r in enumerate(rnd.sample(range(16), rnd.randint(13, 16))):
+                add(f"RH{r:02d}", REHAB, _at(day, 8 * 60 + 30 + 3 * j + rnd.uniform(0, 2)),
+                    diagnosis_code="I69.300")
     return claims, persons, ring_claims
 
 
@@ -100,6 +111,23 @@ def test_recruited_cards_caught_crowds_rounds_and_shifts_cleared() -> None:
     assert stats["burst_days"] == stats["ring_days"] == 9 and stats["peak_cards"] == 10
     assert stats["recurrence_lift"] >= 2
     assert "9 天出现集中刷卡" in ev.groups[0]["summary_zh"]
+
+
+def test_treatment_schedules_cleared_by_their_shape_without_the_diagnosis_list() -> None:
+    # dialysis and rehabilitation fill the same hours day after day: a level, not a spike
+    claims, persons, ring_claims = _fixture()
+    ev = run_detector("card_burst", claims=claims, persons=persons,
+                      config={"explained_diagnoses": []})
+    assert [g["group_id"] for g in ev.groups] == [f"card_burst:{RING}#{RING}-01"]
+    assert ev.claim_ids() == ring_claims
+
+
+def test_the_rehabilitation_course_is_a_burst_for_the_places_yearly_typical_count() -> None:
+    # without the neighbouring-days test its mornings are bursts of the same cards: the
+    # fixture really tests what clears it
+    claims, persons, _ = _fixture()
+    ev = run_detector("card_burst", claims=claims, persons=persons, config={"local_days": 0})
+    assert f"card_burst:{REHAB}#{REHAB}-01" in [g["group_id"] for g in ev.groups]
 
 
 def test_without_terminals_the_place_is_the_provider() -> None:

@@ -168,3 +168,42 @@ def test_known_file_errors_name_the_row(tmp_path):
     (tmp_path / "h.csv").write_text("a,b\n", encoding="utf-8")
     with pytest.raises(InputError, match="header 'kind,id'"):
         read_known(tmp_path / "h.csv")
+
+
+def test_calibration_maps_raw_scores_and_keeps_their_order():
+    from graphfraud.rings import calibrate
+
+    knots = [[0.4, 0.5], [0.8, 0.9], [0.97, 0.95]]
+    assert calibrate(0.6, []) == 0.6  # no knots: the raw score
+    assert calibrate(0.2, knots) == pytest.approx(0.25)  # from 0 to the first knot
+    assert calibrate(0.6, knots) == pytest.approx(0.7)
+    assert calibrate(0.99, knots) == 0.95
+    raws = [i / 100 for i in range(101)]
+    cal = [calibrate(r, knots) for r in raws]
+    assert all(b >= a for a, b in zip(cal, cal[1:]))
+
+
+def test_ring_scores_are_calibrated_and_the_raw_score_kept():
+    groups, members, claims, canon = _two_rings_sharing_a_hub()
+    cfg = load_config(None)["rings"]
+    cfg["calibration"] = [[0.5, 0.4], [0.99, 0.6]]
+    e = _engine_with(groups, members, claims, canon)
+    rings = build_rings(e, cfg, seed=0)
+    for r in rings:
+        j = r.to_json()
+        assert 0.4 <= j["score"] <= 0.6 < j["score_raw"]
+
+
+def test_fitted_calibration_is_monotone_and_smoothed():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from calibrate import fit
+
+    pooled = [(0.2, False), (0.25, True), (0.6, True), (0.6, True), (0.62, False),
+              (0.85, True)] + [(0.96, True)] * 20 + [(0.97, False)] * 3
+    knots = fit(pooled)
+    ys = [y for _, y in knots]
+    assert all(b > a for a, b in zip(ys, ys[1:]))  # strictly increasing
+    assert ys[0] == pytest.approx(0.5)  # one right, one wrong, smoothed: (1 + 1) / (2 + 2)
+    assert ys[-1] < 21 / 23 + 1e-9  # never 1: smoothed with a wrong pseudo-ring

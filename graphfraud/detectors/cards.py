@@ -222,6 +222,7 @@ def card_burst(ctx: Context) -> None:
     min_cards, ratio = int(ctx.p("min_cards")), float(ctx.p("min_ratio"))
     min_days, min_ring = int(ctx.p("min_burst_days")), int(ctx.p("min_ring_cards"))
     min_lift, inst = float(ctx.p("min_recurrence_lift")), int(ctx.p("institution_persons"))
+    local_days = int(ctx.p("local_days"))
     term = "c.terminal_id" if ctx.has("claims", "terminal_id") else "NULL"
     doctor = "c.doctor_id" if ctx.has("claims", "doctor_id") else "NULL"
     codes = [str(x).strip().upper() for x in ctx.p("explained_diagnoses") if str(x).strip()]
@@ -282,6 +283,32 @@ def card_burst(ctx: Context) -> None:
                           OVER (PARTITION BY place ORDER BY lo) AS k
               FROM (SELECT *, lag(hi) OVER (PARTITION BY place ORDER BY lo) AS prev FROM q))
         SELECT place, k, min(lo) AS lo, max(hi) AS hi, max(n) AS peak FROM g GROUP BY place, k""")
+    # a burst is a spike against the place's own neighbouring days at the same hours: the
+    # distinct cards read in the burst's hours on the local_days active days before it, and on
+    # those after it (a side with fewer than 3 such days is not used); a treatment course that
+    # fills a department's mornings for weeks is a level, not a spike (step 2)
+    e.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cb_loc AS
+        WITH ep AS (SELECT place, k, peak, lo // 86400 AS day, lo % 86400 AS a,
+                           CASE WHEN hi // 86400 > lo // 86400 THEN 86399 ELSE hi % 86400 END AS z
+                    FROM _cb_ep),
+        act AS (SELECT place, day, row_number() OVER (PARTITION BY place ORDER BY day) AS i
+                FROM (SELECT DISTINCT r.place, CAST(r.t // 86400 AS BIGINT) AS day FROM _cb_r r
+                      SEMI JOIN ep USING (place))),
+        nb AS (SELECT ep.place, ep.k, ep.peak, ep.a, ep.z, n.day, n.i < a0.i AS before
+               FROM ep JOIN act a0 ON a0.place = ep.place AND a0.day = ep.day
+               JOIN act n ON n.place = ep.place AND n.i <> a0.i
+                         AND n.i BETWEEN a0.i - {local_days} AND a0.i + {local_days}),
+        cnt AS (SELECT nb.place, nb.k, nb.before, nb.day,
+                       count(DISTINCT r.card) FILTER (WHERE r.t % 86400 BETWEEN nb.a AND nb.z) AS n
+                FROM nb JOIN _cb_r r ON r.place = nb.place AND r.t // 86400 = nb.day
+                GROUP BY ALL),
+        side AS (SELECT place, k, before, median(n) AS level FROM cnt GROUP BY ALL
+                 HAVING count(*) >= 3)
+        SELECT place, k, max(level) AS level FROM side GROUP BY ALL""")
+    e.execute(f"""
+        DELETE FROM _cb_ep USING _cb_loc l
+        WHERE _cb_ep.place = l.place AND _cb_ep.k = l.k AND _cb_ep.peak < {ratio} * l.level""")
     # reads inside bursts, at places with bursts on at least min_days days
     e.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cb_b AS
@@ -383,5 +410,5 @@ def card_burst(ctx: Context) -> None:
         """,
         "SELECT 'card_burst:' || place AS group_id, claim_id FROM _cb_ring",
     )
-    for t in ("_cb_r", "_cb_c", "_cb_s", "_cb_base", "_cb_ep", "_cb_b", "_cb_place", "_cb_ring", "_cb_g"):
+    for t in ("_cb_r", "_cb_c", "_cb_s", "_cb_base", "_cb_ep", "_cb_loc", "_cb_b", "_cb_place", "_cb_ring", "_cb_g"):
         e.execute(f"DROP TABLE IF EXISTS {t}")
