@@ -15,7 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from graphfraud import __version__
 from graphfraud.engine import DuckDBEngine, default_memory_limit
@@ -39,7 +39,8 @@ class AnalysisResult:
 def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | None = None,
             encoding: str | None = None, config: str | Path | None = None,
             known: str | Path | None = None, seed: int = 0,
-            force: bool = False) -> AnalysisResult:
+            force: bool = False,
+            progress: Callable[[str, int, int], None] | None = None) -> AnalysisResult:
     """Analyze a claims folder or file and write the analysis folder ``out``.
 
     Parameters
@@ -58,6 +59,9 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
         closeness to them.
     seed
         Seed of every randomised step (Leiden), recorded in the manifest.
+    progress
+        Called as ``progress(stage, done, total)`` when a stage starts (loading, each
+        detector, rings, writing), for progress bars.
     """
     from graphfraud.detectors import available_columns, load_config, run_detectors
     from graphfraud.known import known_proximity, read_known
@@ -78,16 +82,30 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
     def stage(name: str, t0: float) -> None:
         timings[name] = round(time.perf_counter() - t0, 3)
 
+    from graphfraud.detectors import describe
+
+    n_detectors = len(describe())
+    total, done = n_detectors + 3, [0]
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name, done[0], total)
+        done[0] += 1
+
     with atomic_folder(out, force=force) as work:
         engine = DuckDBEngine(temp_dir=work / ".spill")  # in memory, spilling to disk
         try:
+            step("load")
             t0 = time.perf_counter()
             loaded = load(input_path, work, engine=engine, encoding=encoding, mapping=mapping)
             stage("load", t0)
             t0 = time.perf_counter()
             available = available_columns(engine, list(loaded.tables))
-            report = run_detectors(engine, available, settings, seed=seed)
+            report = run_detectors(engine, available, settings, seed=seed,
+                                   progress=lambda name: step(f"detect: {name}"))
+            done[0] = n_detectors + 1  # skipped detectors count as done
             stage("detect", t0)
+            step("rings")
             t0 = time.perf_counter()
             rings = build_rings(engine, settings["rings"], seed=seed)
             entities = entity_scores(engine, rings)
@@ -101,6 +119,7 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
         finally:
             engine.close()
         shutil.rmtree(work / ".spill", ignore_errors=True)
+        step("write")
         ring_json = [r.to_json() for r in rings]
         if known_entities is not None:
             _attach_proximity(ring_json, entities, proximity)

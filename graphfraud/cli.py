@@ -39,6 +39,39 @@ def _console():
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _Progress:
+    """A rich progress bar over the stages of a long job, with each stage's time on exit."""
+
+    def __init__(self, console, title: str) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                            console=console, transient=True)
+        self.title = title
+        self.task = self.bar.add_task(title, total=None)
+
+    def __enter__(self) -> "_Progress":
+        self.bar.__enter__()
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.bar.update(self.task, description=f"{self.title}: {stage}", completed=done,
+                        total=total)
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
+def _out():
+    """Console for tables on standard output (wide when piped to a file)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="graphfraud")
 def main() -> None:
@@ -115,9 +148,10 @@ def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | N
     from graphfraud.analysis import analyze as run
 
     console = _console()
-    with console.status("loading and analyzing …"):
+    with _Progress(console, "analyze") as progress:
         result = _run(lambda: run(input_path, out, mapping=mapping, encoding=encoding,
-                                  config=config, known=known, seed=seed, force=force))
+                                  config=config, known=known, seed=seed, force=force,
+                                  progress=progress))
     if as_json:
         click.echo(json.dumps({"out": str(result.out), **result.load.to_dict(),
                                "detectors": result.detectors, "rings": len(result.rings),
@@ -262,3 +296,108 @@ def demo(out: Path, persons: int, seed: int) -> None:
     console.print(f"analysis folder: [bold]{result.out}[/]")
     console.print(f"manifest:        {result.out / 'manifest.json'}")
 
+
+
+_DIR = click.argument("analysis_dir", metavar="DIR", type=click.Path(path_type=Path))
+
+
+@main.command()
+@_DIR
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Show at most N rings.")
+@click.option("--pattern", default=None, help="Only rings with this pattern (e.g. co_visit).")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Only rings scoring at least this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def rings(analysis_dir: Path, top: int | None, pattern: str | None, min_score: float,
+          as_json: bool) -> None:
+    """List the rings of an analysis, riskiest first.
+
+    \b
+    Example:
+      graphfraud rings analysis/ --top 20
+      graphfraud rings analysis/ --pattern card_burst --min-score 0.8 --json
+    """
+    from graphfraud.results import open_analysis, select_rings
+
+    rows = _run(lambda: select_rings(open_analysis(analysis_dir), top=top, pattern=pattern,
+                                     min_score=min_score))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"团伙 / rings: {analysis_dir}")
+    for col in ("#", "ring", "score", "patterns", "persons", "claims", "fund paid 涉案金额", "period"):
+        table.add_column(col, justify="right" if col in ("#", "score", "persons", "claims") or
+                         col.startswith("fund") else "left")
+    for r in rows:
+        period = " – ".join(p or "" for p in (r["period"] or []))
+        table.add_row(str(r["rank"]), r["ring_id"], f"{r['score']:.2f}", ", ".join(r["patterns"]),
+                      str(r["persons"]), f"{r['claims']:,}", f"{r['fund_paid']:,.2f}", period)
+    _out().print(table)
+    if not rows:
+        click.echo("no ring matches", err=True)
+
+
+@main.command()
+@_DIR
+@click.argument("ring_ref", metavar="RING_ID")
+@click.option("--redact", type=click.Choice(["none", "masked"]), default="none", show_default=True,
+              help="Mask person and card ids and names (for a shared screen).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the texts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ring as JSON.")
+def show(analysis_dir: Path, ring_ref: str, redact: str, lang: str, as_json: bool) -> None:
+    """One ring: members and roles, evidence, amounts, timeline. RING_ID may be a rank (1 = riskiest).
+
+    \b
+    Example:
+      graphfraud show analysis/ R-3f9a1c2e
+      graphfraud show analysis/ 1 --json
+    """
+    from graphfraud.redact import Redactor
+    from graphfraud.results import open_analysis, ring_detail
+
+    def load():
+        a = open_analysis(analysis_dir)
+        return ring_detail(a, a.ring(ring_ref)), Redactor(redact)
+
+    from graphfraud.redact import scrub_tree
+
+    detail, red = _run(load)
+    detail = scrub_tree(detail, red.scrubber((m["kind"], m["id"], m["name"])
+                                             for m in detail["members"]))
+    if as_json:
+        click.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+        return
+    from rich.table import Table
+
+    from graphfraud.rings import ROLE_TEXT
+
+    en = lang == "en"
+    out = _out()
+    period = " – ".join(p or "" for p in (detail.get("period") or []))
+    out.print(f"[bold]{detail['ring_id']}[/]  #{detail['rank']}  score {detail['score']:.2f}  "
+              f"{', '.join(detail['patterns'])}")
+    out.print(("fund paid (net of reversals): " if en else "涉案金额（统筹基金支付，已扣除冲正）：")
+              + f"{detail['fund_paid']:,.2f} " + ("yuan" if en else "元")
+              + f"   claims {detail['claims']:,}   {period}")
+    members = Table(title="members" if en else "成员")
+    for col in ("kind", "id", "name", "role", "claims", "fund paid", "critical", "reason"):
+        members.add_column(col, justify="right" if col in ("claims", "fund paid") else "left")
+    for m in detail["members"]:
+        role = ROLE_TEXT.get(m.get("role") or "", ("", ""))[1 if en else 0]
+        members.add_row(m["kind"], m["id"], m["name"] or "", role, f"{m['claims']:,}",
+                        f"{m['fund_paid']:,.2f}", "✓" if m.get("critical") else "",
+                        m.get("reason_en" if en else "reason") or "")
+    out.print(members)
+    out.print("[bold]" + ("evidence" if en else "证据") + "[/]")
+    for ev in detail["evidence"]:
+        out.print(f"• {ev['pattern']} ({ev['strength']:.2f}, {ev['claims']:,} claims): "
+                  + (ev.get("summary_en") if en else ev.get("summary") or ""))
+    timeline = Table(title="timeline" if en else "时间线")
+    for col in ("month", "claims", "fund paid"):
+        timeline.add_column(col, justify="left" if col == "month" else "right")
+    for t in detail["timeline"]:
+        timeline.add_row(t["month"], f"{t['claims']:,}", f"{t['fund_paid']:,.2f}")
+    out.print(timeline)

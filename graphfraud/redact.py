@@ -26,11 +26,12 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable, Iterable
 
 from graphfraud.errors import InputError
 
-__all__ = ["REDACT_MODES", "Redactor", "mask_id", "mask_name", "neutralize_cell"]
+__all__ = ["REDACT_MODES", "Redactor", "mask_id", "mask_name", "neutralize_cell", "scrub_tree"]
 
 REDACT_MODES = ("masked", "none")
 #: two-character family names (复姓) kept whole when masking
@@ -38,6 +39,8 @@ _COMPOUND = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟
              "宇文", "司徒", "夏侯", "令狐", "端木", "独孤", "南宫", "西门", "轩辕", "呼延")
 #: kinds of entity whose ids identify a natural person
 PERSONAL_KINDS = frozenset({"person", "card"})
+#: long digit runs in free text: id numbers (18, last may be X), personal and card numbers
+_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{14,17}[0-9Xx](?![0-9A-Za-z])")
 
 
 def mask_id(value: Any) -> str:
@@ -76,6 +79,17 @@ def neutralize_cell(value: Any) -> Any:
     return value
 
 
+def scrub_tree(obj: Any, scrub: Callable[[str], str]) -> Any:
+    """``scrub`` applied to every string (keys too) in nested dicts and lists."""
+    if isinstance(obj, str):
+        return scrub(obj)
+    if isinstance(obj, dict):
+        return {scrub_tree(k, scrub): scrub_tree(v, scrub) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [scrub_tree(v, scrub) for v in obj]
+    return obj
+
+
 class Redactor:
     """Apply one redaction mode (``masked``, the default, or ``none``) to ids and names.
 
@@ -108,3 +122,33 @@ class Redactor:
         """A natural person's name as shown."""
         s = "" if value is None else str(value)
         return mask_name(s) if self.masked else s
+
+    def scrubber(self, people: Iterable[tuple[str, str, str | None]] = ()) -> Callable[[str], str]:
+        """A function masking free text (evidence summaries, group ids): every id and name of
+        ``people`` (``(kind, id, name)``, e.g. a ring's members with their names and id
+        numbers as kind ``id_number``) and any run of 15 to 18 digits. Identity when the
+        mode is ``none``.
+
+        >>> scrub = Redactor().scrubber([("card", "L74531163", None), ("person", "P1", "张三")])
+        >>> scrub("卡 L74531163 被 张三 等使用；身份证 331222197209277296")
+        '卡 L7***1163 被 张* 等使用；身份证 331222********7296'
+        """
+        if not self.masked:
+            return lambda text: text
+        table: dict[str, str] = {}
+        for kind, value, name in people:
+            if value and (kind in PERSONAL_KINDS or kind == "id_number"):
+                table[str(value)] = mask_id(value)
+            if name and kind != "provider":
+                table[str(name)] = mask_name(name)
+        keys = sorted((k for k in table if len(k) >= 2), key=lambda k: (-len(k), k))
+        pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+
+        def scrub(text: str) -> str:
+            if not text:
+                return text
+            if pattern is not None:
+                text = pattern.sub(lambda m: table[m.group(0)], text)
+            return _LONG_NUMBER.sub(lambda m: mask_id(m.group(0)), text)
+
+        return scrub

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from graphfraud.errors import InputError
 
-__all__ = ["Analysis", "open_analysis", "ring_claim_ids"]
+__all__ = ["Analysis", "open_analysis", "ring_claim_ids", "ring_detail", "select_rings"]
 
 #: entity kind -> (table, id column) holding its details in ``data/``
 _DETAIL_TABLES = {"person": ("persons", "person_id"), "provider": ("providers", "provider_id"),
@@ -119,3 +119,65 @@ def open_analysis(path: str | Path) -> Analysis:
         raise InputError(f"{path}: rings.json or manifest.json is damaged ({exc}); "
                          f"re-run graphfraud analyze") from exc
     return Analysis(path, manifest, rings)
+
+
+def select_rings(analysis: Analysis, *, top: int | None = None, pattern: str | None = None,
+                 min_score: float = 0.0) -> list[dict[str, Any]]:
+    """Rings riskiest first, filtered by pattern and score, at most ``top``; each as a short
+    row: rank, ring_id, score, patterns, persons, members, claims, fund_paid, period."""
+    out = []
+    for rank, r in enumerate(analysis.rings, 1):
+        if r["score"] < min_score or (pattern and pattern not in r["patterns"]):
+            continue
+        out.append({"rank": rank, "ring_id": r["ring_id"], "score": r["score"],
+                    "patterns": r["patterns"],
+                    "persons": sum(1 for m in r["members"] if m["kind"] == "person"),
+                    "members": len(r["members"]), "claims": r["claims"],
+                    "fund_paid": r["fund_paid"], "period": r.get("period")})
+        if top is not None and len(out) >= top:
+            break
+    return out
+
+
+def ring_detail(analysis: Analysis, ring: dict[str, Any]) -> dict[str, Any]:
+    """One ring for reading: the ring as in rings.json (claim ids left out of the evidence,
+    counted instead), members with names, per-member claims and fund, and a monthly timeline
+    of its evidence claims (claims, fund paid)."""
+    import pyarrow.compute as pc
+
+    claims = analysis.claims(ring)
+    names: dict[tuple[str, str], Any] = {}
+    for kind in ("person", "provider", "doctor", "staff"):
+        ids = [m["id"] for m in ring["members"] if m["kind"] == kind]
+        for k, row in analysis.details(kind, ids).items():
+            names[(kind, k)] = row.get("name")
+    per: dict[tuple[str, str], list[float]] = {}
+    cols = {k: c for k, c in (("person", "person_id"), ("card", "card_id"),
+                              ("provider", "provider_id"), ("doctor", "doctor_id"),
+                              ("staff", "staff_id")) if c in claims.column_names}
+    fund = [float(x) if x is not None else 0.0 for x in claims.column("fund_paid").to_pylist()]
+    for kind, col in cols.items():
+        for value, f in zip(claims.column(col).to_pylist(), fund):
+            if value is not None:
+                acc = per.setdefault((kind, value), [0, 0.0])
+                acc[0] += 1
+                acc[1] += f
+    members = []
+    for m in ring["members"]:
+        n, f = per.get((m["kind"], m["id"]), [0, 0.0])
+        members.append({**m, "name": names.get((m["kind"], m["id"])), "claims": int(n),
+                        "fund_paid": round(f, 2)})
+    months: dict[str, list[float]] = {}
+    month = pc.strftime(claims.column("settled_at"), format="%Y-%m").to_pylist()
+    for mo, f in zip(month, fund):
+        if mo is None:
+            continue
+        acc = months.setdefault(mo, [0, 0.0])
+        acc[0] += 1
+        acc[1] += f
+    evidence = [{k: v for k, v in ev.items() if k != "claim_ids"} | {"claims": len(ev["claim_ids"])}
+                for ev in ring["evidence"]]
+    return {**{k: v for k, v in ring.items() if k not in ("members", "evidence")},
+            "rank": analysis.rank(ring), "members": members, "evidence": evidence,
+            "timeline": [{"month": k, "claims": int(v[0]), "fund_paid": round(v[1], 2)}
+                         for k, v in sorted(months.items())]}

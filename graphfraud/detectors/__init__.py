@@ -11,7 +11,7 @@ import copy
 import time
 from importlib import import_module, resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -125,10 +125,12 @@ def _missing(spec: DetectorSpec, available: dict[str, set[str]]) -> list[str]:
 
 
 def run_detectors(engine: Engine, available: dict[str, set[str]], config: dict[str, Any], *,
-                  seed: int = 0, only: list[str] | None = None) -> dict[str, Any]:
+                  seed: int = 0, only: list[str] | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run every applicable detector; evidence lands in ``ev_groups/ev_members/ev_claims``.
 
     Returns a report: ``run`` (name, groups, seconds) and ``skipped`` (name, reason).
+    ``progress(name)`` is called as each detector starts.
     """
     _load_modules()
     create_views(engine, available)
@@ -139,6 +141,8 @@ def run_detectors(engine: Engine, available: dict[str, set[str]], config: dict[s
         if missing:
             report["skipped"].append({"detector": spec.name, "reason": "; ".join(missing)})
             continue
+        if progress is not None:
+            progress(spec.name)
         ctx = Context(engine, spec.name, dict(config.get(spec.name, {})), available, seed)
         t0 = time.perf_counter()
         spec.run(ctx)

@@ -1,0 +1,89 @@
+"""Reading an analysis back from the command line: `rings` lists and filters, `show` gives one
+ring with members, evidence, amounts and timeline; bad references exit 2 and say what to do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from graphfraud.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory) -> Path:
+    from graphfraud.analysis import analyze
+    from graphfraud.synth import SynthConfig, generate
+
+    base = tmp_path_factory.mktemp("inv")
+    (base / "in").mkdir()
+    generate(base / "in", SynthConfig(persons=4000, months=4, seed=5))
+    analyze(base / "in", base / "an")
+    return base / "an"
+
+
+def test_rings_json_filters(analysis):
+    all_rings = json.loads((analysis / "rings.json").read_text(encoding="utf-8"))["rings"]
+    assert len(all_rings) >= 3
+    rows = json.loads(run("rings", analysis, "--json").output)
+    assert [r["ring_id"] for r in rows] == [r["ring_id"] for r in all_rings]
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    top = json.loads(run("rings", analysis, "--top", "2", "--json").output)
+    assert [r["ring_id"] for r in top] == [r["ring_id"] for r in all_rings[:2]]
+    pattern = all_rings[-1]["patterns"][0]
+    only = json.loads(run("rings", analysis, "--pattern", pattern, "--json").output)
+    assert only and all(pattern in r["patterns"] for r in only)
+    assert len(only) == sum(pattern in r["patterns"] for r in all_rings)
+    cut = all_rings[1]["score"]
+    high = json.loads(run("rings", analysis, "--min-score", cut, "--json").output)
+    assert all(r["score"] >= cut for r in high) and len(high) >= 2
+    table = run("rings", analysis)
+    assert table.exit_code == 0 and all_rings[0]["ring_id"] in table.output
+
+
+def test_show_by_id_and_by_rank(analysis):
+    ring = json.loads((analysis / "rings.json").read_text(encoding="utf-8"))["rings"][0]
+    by_id = json.loads(run("show", analysis, ring["ring_id"], "--json").output)
+    by_rank = json.loads(run("show", analysis, "1", "--json").output)
+    assert by_id == by_rank
+    assert by_id["ring_id"] == ring["ring_id"] and by_id["rank"] == 1
+    assert {(m["kind"], m["id"]) for m in by_id["members"]} == {(m["kind"], m["id"])
+                                                                for m in ring["members"]}
+    persons = [m for m in by_id["members"] if m["kind"] == "person"]
+    assert all(m["name"] for m in persons)  # names from the persons table
+    assert sum(t["claims"] for t in by_id["timeline"]) == ring["claims"]
+    assert [t["month"] for t in by_id["timeline"]] == sorted(t["month"] for t in by_id["timeline"])
+    assert [e["claims"] for e in by_id["evidence"]] == [len(e["claim_ids"]) for e in ring["evidence"]]
+    text = run("show", analysis, ring["ring_id"])
+    assert text.exit_code == 0 and "涉案金额" in text.output and "时间线" in text.output
+    english = run("show", analysis, "1", "--lang", "en")
+    assert "fund paid" in english.output and "timeline" in english.output
+
+
+def test_show_masked_hides_person_ids_and_names(analysis):
+    ring = json.loads((analysis / "rings.json").read_text(encoding="utf-8"))["rings"][0]
+    plain = json.loads(run("show", analysis, "1", "--json").output)
+    masked = run("show", analysis, "1", "--json", "--redact", "masked").output
+    for m in plain["members"]:
+        if m["kind"] in ("person", "card"):
+            assert m["id"] not in masked
+        if m["kind"] == "person":
+            assert m["name"] not in masked
+    assert ring["ring_id"] in masked
+
+
+def test_bad_references_exit_2_and_say_what_to_do(analysis, tmp_path):
+    unknown = run("show", analysis, "R-00000000")
+    assert unknown.exit_code == 2 and "graphfraud rings" in unknown.output
+    rank = run("show", analysis, "9999")
+    assert rank.exit_code == 2 and "out of range" in rank.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    not_an = run("rings", empty)
+    assert not_an.exit_code == 2 and "graphfraud analyze" in not_an.output
