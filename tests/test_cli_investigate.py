@@ -1,5 +1,6 @@
 """Reading an analysis back from the command line: `rings` lists and filters, `show` gives one
-ring with members, evidence, amounts and timeline; bad references exit 2 and say what to do."""
+ring with members, evidence, amounts and timeline; bad references exit 2 and say what to do;
+the `case` commands run the register's loop end to end and `case verify` catches tampering."""
 
 from __future__ import annotations
 
@@ -87,3 +88,37 @@ def test_bad_references_exit_2_and_say_what_to_do(analysis, tmp_path):
     empty.mkdir()
     not_an = run("rings", empty)
     assert not_an.exit_code == 2 and "graphfraud analyze" in not_an.output
+
+
+def test_case_commands_run_the_loop_and_verify_catches_tampering(analysis, tmp_path):
+    import sqlite3
+
+    ws = tmp_path / "ws"
+    synced = run("case", "--workspace", ws, "--actor", "li.na", "sync", analysis, "--json")
+    assert synced.exit_code == 0, synced.output
+    rows = json.loads(synced.output)
+    assert rows and {r["event"] for r in rows} == {"opened"}
+    case_id = rows[0]["case_id"]
+    assert run("case", "--workspace", ws, "assign", case_id, "wang.li").exit_code == 0
+    bad = run("case", "--workspace", ws, "status", case_id, "referred")
+    assert bad.exit_code == 2 and "verifying" in bad.output
+    assert run("case", "--workspace", ws, "status", case_id, "核查中").exit_code == 0
+    no_note = run("case", "--workspace", ws, "status", case_id, "dismissed")
+    assert no_note.exit_code == 2
+    assert run("case", "--workspace", ws, "status", case_id, "dismissed",
+               "--note", "透析患者排班就诊").exit_code == 0
+    listed = json.loads(run("case", "--workspace", ws, "list", "--status", "已排除", "--json").output)
+    assert [c["case_id"] for c in listed] == [case_id] and listed[0]["assignee"] == "wang.li"
+    again = json.loads(run("case", "--workspace", ws, "sync", analysis, "--json").output)
+    assert {r["case_id"]: r["status"] for r in again}[case_id] == "dismissed"
+    shown = json.loads(run("case", "--workspace", ws, "show", case_id, "--json").output)
+    assert [n["text"] for n in shown["notes"]] == ["透析患者排班就诊"]
+    assert shown["audit"][0]["actor"] == "li.na" and [a["action"] for a in shown["audit"]] == [
+        "case.open", "case.assign", "case.status", "case.status"]
+    assert run("case", "--workspace", ws, "verify").exit_code == 0
+    con = sqlite3.connect(ws / "register.sqlite")
+    con.execute("UPDATE cases SET status = 'confirmed' WHERE case_id = ?", (case_id,))
+    con.commit()
+    con.close()
+    tampered = run("case", "--workspace", ws, "verify")
+    assert tampered.exit_code == 1 and case_id in tampered.output
