@@ -659,3 +659,53 @@ def case_verify(obj) -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) in {obj['ws'].db_path}")
     click.echo(f"audit log and cases intact: {obj['ws'].db_path}")
+
+
+@main.command()
+@_DIR
+@click.option("--ring", "ring_ref", default=None, metavar="RING_ID",
+              help="Only this ring (id or rank); default: all rings, riskiest first.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The HTML file to write.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the page.")
+@click.option("--redact", type=click.Choice(["masked", "none"]), default="masked", show_default=True,
+              help="Mask personal identifiers; none gives the sealed edition (audited).")
+@click.option("--max-nodes", type=click.IntRange(min=10), default=2000, show_default=True,
+              help="Whole rings, riskiest first, up to this many nodes.")
+@click.option("--workspace", type=click.Path(path_type=Path), default=None,
+              help="Workspace whose audit log records a sealed view.")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def viz(analysis_dir: Path, ring_ref: str | None, out: Path, lang: str, redact: str, max_nodes: int,
+        workspace: Path | None, force: bool) -> None:
+    """Write the interactive network: one HTML file that opens offline in any browser.
+
+    Shape and colour show the kind of entity, size the fund paid, a thick border a member whose
+    removal would split its ring. Click for evidence; filter by pattern or ring; search.
+
+    \b
+    Example:
+      graphfraud viz analysis/ --out rings.html
+      graphfraud viz analysis/ --ring 1 --out ring1.html --lang en
+    """
+    from graphfraud.viz import write_view
+
+    def run():
+        path = write_view(analysis_dir, out, ring=ring_ref, lang=lang, redact=redact,
+                          max_nodes=max_nodes, force=force)
+        if redact == "none":
+            _audit_sealed(workspace, "viz.sealed", ring_ref or str(analysis_dir), path)
+        return path
+
+    path = _run(run)
+    _console().print(f"view: [bold]{path}[/]" + ("" if redact == "masked" else "  (sealed edition)"))
+
+
+def _audit_sealed(workspace: Path | None, action: str, target: str, path: Path) -> None:
+    """Record a sealed (unmasked) output in the workspace's audit log."""
+    import hashlib
+
+    from graphfraud.workspace import Workspace
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    Workspace(workspace).audit(action, target=target,
+                               details={"out": str(path.resolve()), "sha256": digest})

@@ -1,4 +1,4 @@
-"""Short names of the fraud patterns and other labels, in Chinese and English, for views and packets.
+"""Short names of fraud patterns and provider types, in Chinese and English, for views and packets.
 
 ``PATTERN_TEXT`` names every pattern of the data contract (§2) in a few characters, the way an
 investigator would say it; :func:`pattern_text` falls back to the pattern's own name for a
@@ -12,9 +12,9 @@ pattern a newer detector adds.
 
 from __future__ import annotations
 
-__all__ = ["PATTERN_TEXT", "PROVIDER_TYPE_TEXT", "pattern_text", "check_lang", "LANGS"]
-
 from graphfraud.errors import check_argument
+
+__all__ = ["PATTERN_TEXT", "PROVIDER_TYPE_TEXT", "pattern_text", "check_lang", "LANGS"]
 
 LANGS = ("zh", "en")
 
