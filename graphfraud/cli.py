@@ -423,9 +423,26 @@ def case(ctx: click.Context, workspace: Path | None, actor: str | None) -> None:
       graphfraud case list --status new
       graphfraud case status C-20260301-001 verifying
     """
-    from graphfraud.workspace import Workspace
+    ctx.obj = _CaseContext(workspace, actor)
 
-    ctx.obj = {"ws": _run(lambda: Workspace(workspace)), "actor": actor}
+
+class _CaseContext:
+    """The case commands' workspace (opened on first use, so --help creates nothing) and actor."""
+
+    def __init__(self, path: Path | None, actor: str | None) -> None:
+        self.path, self.actor = path, actor
+        self._ws = None
+
+    @property
+    def ws(self):
+        if self._ws is None:
+            from graphfraud.workspace import Workspace
+
+            self._ws = _run(lambda: Workspace(self.path))
+        return self._ws
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
 
 
 def _case_json(obj, redact: str):
