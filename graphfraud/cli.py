@@ -271,12 +271,13 @@ def _parse_mix(text: str | None) -> dict[str, int] | None:
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("graphfraud-demo"),
-              show_default=True, help="Folder for the demo's input and analysis.")
+              show_default=True, help="Folder for the demo's input, analysis, view and packet.")
 @click.option("--persons", type=click.IntRange(min=500), default=20000, show_default=True,
               help="Insured persons in the demo data.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 def demo(out: Path, persons: int, seed: int) -> None:
-    """Run the main job on built-in synthetic data: synth, then analyze. No server needed.
+    """Run the main job on built-in synthetic data: synth, analyze, then the riskiest ring's
+    interactive view and referral packet. No server, no network needed.
 
     A previous demo folder at --out is replaced; any other existing folder is left alone.
 
@@ -288,12 +289,17 @@ def demo(out: Path, persons: int, seed: int) -> None:
     from graphfraud.demo import run_demo
 
     console = _console()
-    with console.status("demo: generating synthetic claims and analyzing them …"):
-        result = _run(lambda: run_demo(out, persons=persons, seed=seed))
+    with _Progress(console, "demo") as progress:
+        demo = _run(lambda: run_demo(out, persons=persons, seed=seed, progress=progress))
+    result = demo.analysis
     _load_summary(result.load, console)
     _detect_summary(result, console)
     console.print(f"demo input:      [bold]{out / 'input'}[/] (truth: {out / 'input' / 'truth.json'})")
     console.print(f"analysis folder: [bold]{result.out}[/]")
+    if demo.view is not None and demo.packet is not None:
+        console.print(f"top ring's view (opens offline in a browser): [bold]{demo.view}[/]")
+        console.print(f"top ring's referral packet (移送材料, masked): [bold]{demo.packet}[/] "
+                      f"and {demo.packet}.zip")
     console.print(f"manifest:        {result.out / 'manifest.json'}")
 
 
@@ -726,3 +732,101 @@ def _audit_sealed(workspace: Path | None, action: str, target: str, path: Path) 
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
     Workspace(workspace).audit(action, target=target,
                                details={"out": str(path.resolve()), "sha256": digest})
+
+
+@main.command()
+@_DIR
+@click.argument("ring_ref", metavar="RING_ID")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="The packet folder to create; the zip is written beside it (FOLDER.zip).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the edition (documents and file names).")
+@click.option("--redact", type=click.Choice(["masked", "none"]), default="masked", show_default=True,
+              help="Mask personal identifiers; none gives the sealed edition for the police (audited).")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD",
+              help="The packet's date (default today); the same date gives the same bytes.")
+@click.option("--settings", "settings_file", type=click.Path(path_type=Path), default=None,
+              help="YAML of packet settings: amount bands (provinces fix them), major-case "
+                   "threshold, agency, recipient, case number.")
+@click.option("--transferred", is_flag=True, help="The case is transferred: add the 要情报告.")
+@click.option("--workspace", type=click.Path(path_type=Path), default=None,
+              help="Workspace whose audit log records a sealed edition.")
+@click.option("--force", is_flag=True, help="Replace the packet folder and zip if they exist.")
+@_JSON
+def packet(analysis_dir: Path, ring_ref: str, out: Path, lang: str, redact: str, date: str | None,
+           settings_file: Path | None, transferred: bool, workspace: Path | None, force: bool,
+           as_json: bool) -> None:
+    """Write the referral packet (移送材料) of one ring: a folder and its zip.
+
+    The draft 涉嫌犯罪案件移送书, the 案件调查报告, the 证据目录 (PDF, XLSX, CSV), a 要情报告 for
+    major cases, network and timeline pictures, and manifest.json with every file's SHA-256.
+
+    \b
+    Example:
+      graphfraud packet analysis/ R-3f9a1c2e --out packets/R-3f9a1c2e
+      graphfraud packet analysis/ 1 --out sealed/ --redact none --date 2026-03-01
+    """
+    from graphfraud.packet import make_packet
+
+    def run():
+        settings = _read_settings(settings_file)
+        if transferred:
+            settings["transferred"] = True
+        return make_packet(analysis_dir, ring_ref, out, lang=lang, redact=redact,
+                           settings=settings or None, workspace=workspace, date=date, force=force)
+
+    result = _run(run)
+    summary = {"folder": str(result.folder), "zip": str(result.zip), "ring_id": result.ring_id,
+               "major": result.major, "band": result.band, "fund_paid": result.fund_paid,
+               "manifest_sha256": result.manifest_sha256, "lang": result.lang,
+               "redact": result.redact, "files": result.files}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    console = _console()
+    console.print(f"packet: [bold]{result.folder}[/]  zip: [bold]{result.zip}[/]")
+    console.print(f"ring {result.ring_id}  fund paid {result.fund_paid:,.2f}  band {result.band}"
+                  f"  major: {'yes' if result.major else 'no'}")
+    console.print(f"manifest SHA-256: {result.manifest_sha256}")
+    if redact == "none":
+        console.print("[yellow]sealed edition: personal identifiers in clear; recorded in the "
+                      "audit log. Hand it over only to the receiving authority.[/]")
+
+
+def _read_settings(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except FileNotFoundError as exc:
+        raise InputError(f"--settings {path}: no such file") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"--settings {path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"--settings {path}: expected 'name: value' lines")
+    return data
+
+
+@main.command()
+@click.argument("packet_path", metavar="PACKET", type=click.Path(path_type=Path))
+@click.option("--manifest-sha256", default=None, metavar="HEX",
+              help="The manifest's SHA-256 as recorded when the packet was made (audit log).")
+def verify(packet_path: Path, manifest_sha256: str | None) -> None:
+    """Re-check a referral packet (folder or zip) against its manifest; exit 1 on any change.
+
+    \b
+    Example:
+      graphfraud verify packets/R-3f9a1c2e
+      graphfraud verify packets/R-3f9a1c2e.zip
+    """
+    from graphfraud.packet import verify_packet
+
+    problems = _run(lambda: verify_packet(packet_path, manifest_sha256=manifest_sha256))
+    for p in problems:
+        click.echo(p, err=True)
+    if problems:
+        raise click.ClickException(f"{packet_path}: {len(problems)} problem(s); the packet was "
+                                   "changed after it was made")
+    click.echo(f"{packet_path}: intact")

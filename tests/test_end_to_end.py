@@ -104,10 +104,24 @@ def test_optional_tables_removed(tmp_path):
 
 
 def test_demo_runs_and_reruns(tmp_path):
+    import hashlib
+
+    from graphfraud.packet import verify_packet
+
     out = tmp_path / "demo"
-    for _ in range(2):  # a second run replaces the demo's own folder
-        result = CliRunner().invoke(main, ["demo", "--out", str(out), "--persons", "800"])
+    digests = []
+    for _ in range(2):  # a second run replaces the demo's own folder, with the same bytes
+        result = CliRunner().invoke(main, ["demo", "--out", str(out), "--persons", "3000"])
         assert result.exit_code == 0, result.output
+        packets = sorted(out.glob("packet-R-*.zip"))
+        assert len(packets) == 1 and (out / "view.html").exists()
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest()
+                        for p in (out / "view.html", packets[0], out / "analysis" / "rings.json")])
+    assert digests[0] == digests[1]
+    rings = json.loads((out / "analysis" / "rings.json").read_text(encoding="utf-8"))["rings"]
+    folder = out / f"packet-{rings[0]['ring_id']}"
+    assert verify_packet(folder) == [] and verify_packet(folder.with_suffix(".zip")) == []
+    assert str(out / "view.html") in result.output and str(folder) in result.output
     assert (out / "analysis" / "manifest.json").exists()
     assert (out / "input" / "truth.json").exists()
     other = tmp_path / "mine"
