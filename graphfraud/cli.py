@@ -794,19 +794,12 @@ def packet(analysis_dir: Path, ring_ref: str, out: Path, lang: str, redact: str,
 
 
 def _read_settings(path: Path | None) -> dict:
-    if path is None:
-        return {}
-    import yaml
+    from graphfraud.files import read_yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except FileNotFoundError as exc:
-        raise InputError(f"--settings {path}: no such file") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"--settings {path}: not valid YAML ({exc})") from exc
-    if not isinstance(data, dict):
+    data = read_yaml(path, "--settings") if path is not None else None
+    if data is not None and not isinstance(data, dict):
         raise InputError(f"--settings {path}: expected 'name: value' lines")
-    return data
+    return data or {}
 
 
 @main.command()

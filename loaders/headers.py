@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphfraud.errors import InputError
+from graphfraud.files import read_yaml
 from graphfraud.loaders.schema import TABLES, TableSpec
 
 __all__ = ["ColumnMatch", "load_mapping", "match_columns", "missing_column_message"]
@@ -44,15 +45,8 @@ def load_mapping(path: Path | str | None) -> dict[str, dict[str, str]]:
     """
     if path is None:
         return {}
-    import yaml
-
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as exc:
-        raise InputError(f"--mapping {path}: no such file") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"--mapping {path}: not valid UTF-8 YAML ({exc})") from exc
+    data = read_yaml(path, "--mapping")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ import yaml
 from graphfraud.detectors.base import REGISTRY, Context, DetectorSpec, Requirement, create_views
 from graphfraud.engine import Engine
 from graphfraud.errors import InputError
+from graphfraud.files import read_yaml
 
 __all__ = ["REGISTRY", "load_config", "run_detectors", "default_config", "available_columns",
            "describe"]
@@ -52,12 +53,7 @@ def load_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
     if path is None:
         return config
     path = Path(path)
-    try:
-        user = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except FileNotFoundError as exc:
-        raise InputError(f"--config {path}: no such file") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"--config {path}: not valid YAML ({exc})") from exc
+    user = read_yaml(path, "--config") or {}
     problems = []
     if not isinstance(user, dict):
         raise InputError(f"--config {path}: expected 'detector: {{parameter: value}}'")

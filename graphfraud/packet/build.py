@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 from graphfraud.errors import InputError, OutputExistsError, check_argument
 from graphfraud.i18n import check_lang
+from graphfraud.loaders.sources import sha256_file
 from graphfraud.outdir import atomic_folder
 from graphfraud.packet.content import PacketContent, PacketSettings, gather
 from graphfraud.packet.figures import network_png, require_cjk_font, timeline_png
@@ -83,14 +84,6 @@ def _settings(settings: PacketSettings | Mapping[str, Any] | None) -> PacketSett
         settings.check()
         return settings
     return PacketSettings.from_mapping(settings)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def manifest_seal(manifest: Mapping[str, Any]) -> str:
@@ -273,7 +266,7 @@ def _manifest(a: Analysis, ring: dict[str, Any], c: PacketContent, work: Path, *
                        "settings": c.settings.to_json()},
         "analysis": {
             "graphfraud_version": a.manifest.get("graphfraud_version"),
-            "rings_json_sha256": _sha256_file(a.path / "rings.json"),
+            "rings_json_sha256": sha256_file(a.path / "rings.json"),
             "rank": c.rank, "rings": c.n_rings,
             "parameters": {k: v for k, v in (a.manifest.get("parameters") or {}).items()
                            if k != "input"},
@@ -286,7 +279,7 @@ def _manifest(a: Analysis, ring: dict[str, Any], c: PacketContent, work: Path, *
         "amount_band": c.amount["band"],
         "major": c.major,
         "tools": _tools(),
-        "files": [{"path": f, "bytes": (work / f).stat().st_size, "sha256": _sha256_file(work / f)}
+        "files": [{"path": f, "bytes": (work / f).stat().st_size, "sha256": sha256_file(work / f)}
                   for f in sorted(files)],
     }
     manifest["seal"] = manifest_seal(manifest)
