@@ -275,7 +275,8 @@ def _parse_mix(text: str | None) -> dict[str, int] | None:
 @click.option("--persons", type=click.IntRange(min=500), default=20000, show_default=True,
               help="Insured persons in the demo data.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-def demo(out: Path, persons: int, seed: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def demo(out: Path, persons: int, seed: int, as_json: bool) -> None:
     """Run the main job on built-in synthetic data: synth, analyze, then the riskiest ring's
     interactive view and referral packet. No server, no network needed.
 
@@ -292,6 +293,14 @@ def demo(out: Path, persons: int, seed: int) -> None:
     with _Progress(console, "demo") as progress:
         demo = _run(lambda: run_demo(out, persons=persons, seed=seed, progress=progress))
     result = demo.analysis
+    if as_json:
+        click.echo(json.dumps({"input": str(out / "input"), "analysis": str(result.out),
+                               "view": str(demo.view) if demo.view else None,
+                               "packet": str(demo.packet) if demo.packet else None,
+                               **result.load.to_dict(), "detectors": result.detectors,
+                               "rings": len(result.rings), "timings": result.timings},
+                              ensure_ascii=False, indent=2))
+        return
     _load_summary(result.load, console)
     _detect_summary(result, console)
     console.print(f"demo input:      [bold]{out / 'input'}[/] (truth: {out / 'input' / 'truth.json'})")
@@ -719,7 +728,8 @@ def viz(analysis_dir: Path, ring_ref: str | None, out: Path, lang: str, redact: 
             _audit_sealed(workspace, "viz.sealed", ring_ref or str(analysis_dir), path)
         return path
 
-    path = _run(run)
+    with _console().status("drawing the network …"):
+        path = _run(run)
     _console().print(f"view: [bold]{path}[/]" + ("" if redact == "masked" else "  (sealed edition)"))
 
 
@@ -775,7 +785,8 @@ def packet(analysis_dir: Path, ring_ref: str, out: Path, lang: str, redact: str,
         return make_packet(analysis_dir, ring_ref, out, lang=lang, redact=redact,
                            settings=settings or None, workspace=workspace, date=date, force=force)
 
-    result = _run(run)
+    with _console().status("writing the packet (documents, PDF, workbook, figures) …"):
+        result = _run(run)
     summary = {"folder": str(result.folder), "zip": str(result.zip), "ring_id": result.ring_id,
                "major": result.major, "band": result.band, "fund_paid": result.fund_paid,
                "manifest_sha256": result.manifest_sha256, "lang": result.lang,

@@ -83,8 +83,10 @@ class Workspace:
         self.path = Path(path) if path is not None else default_workspace()
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"workspace {self.path} is a file; give a folder with --workspace")
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)  # personal data: owner only
         self.db_path = self.path / "register.sqlite"
+        if not self.db_path.exists():
+            self.db_path.touch(mode=0o600)
         con = sqlite3.connect(self.db_path, timeout=30)
         try:
             con.executescript(_SCHEMA)  # commits on its own

@@ -71,3 +71,9 @@ def test_workspace_that_is_a_file_is_an_error(tmp_path):
     f.write_text("x")
     with pytest.raises(InputError, match="is a file"):
         Workspace(f)
+
+
+def test_workspace_database_is_readable_by_its_owner_only(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    assert ws.db_path.stat().st_mode & 0o077 == 0
+    assert (tmp_path / "ws").stat().st_mode & 0o077 == 0
