@@ -122,6 +122,20 @@ def test_demo_runs_and_reruns(tmp_path):
     folder = out / f"packet-{rings[0]['ring_id']}"
     assert verify_packet(folder) == [] and verify_packet(folder.with_suffix(".zip")) == []
     assert str(out / "view.html") in result.output and str(folder) in result.output
+    # issue 4's done-when: the view renders offline in a headless browser, the PDF shows Chinese
+    import shutil
+    import subprocess
+
+    import browserkit
+
+    page = browserkit.load(out / "view.html")
+    assert page.outside_requests == []
+    assert int(page.html_attribute("data-rendered") or 0) > 0
+    if shutil.which("pdftotext"):
+        pdf = next(folder.glob("02_*.pdf"))
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert "案件调查报告" in text and rings[0]["ring_id"] in text
     assert (out / "analysis" / "manifest.json").exists()
     assert (out / "input" / "truth.json").exists()
     other = tmp_path / "mine"
