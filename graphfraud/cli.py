@@ -12,64 +12,14 @@ from pathlib import Path
 import click
 
 from graphfraud import __version__
-from graphfraud.errors import GraphFraudError, InputError
+from graphfraud.clikit import DIR, JSON
+from graphfraud.clikit import Progress as _Progress
+from graphfraud.clikit import console as _console
+from graphfraud.clikit import out as _out
+from graphfraud.clikit import run as _run
+from graphfraud.errors import InputError
 
 __all__ = ["main"]
-
-
-class _BadInput(click.ClickException):
-    """Bad usage or unreadable input (contract §4: exit code 2)."""
-
-    exit_code = 2
-
-
-def _run(call):
-    """Call the library; turn the project's errors into click errors with the right exit code."""
-    try:
-        return call()
-    except InputError as exc:
-        raise _BadInput(str(exc)) from exc
-    except GraphFraudError as exc:  # exit code 1
-        raise click.ClickException(str(exc)) from exc
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class _Progress:
-    """A rich progress bar over the stages of a long job, with each stage's time on exit."""
-
-    def __init__(self, console, title: str) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                            console=console, transient=True)
-        self.title = title
-        self.task = self.bar.add_task(title, total=None)
-
-    def __enter__(self) -> "_Progress":
-        self.bar.__enter__()
-        return self
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        self.bar.update(self.task, description=f"{self.title}: {stage}", completed=done,
-                        total=total)
-
-    def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
-
-
-def _out():
-    """Console for tables on standard output (wide when piped to a file)."""
-    import sys
-
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -313,11 +263,10 @@ def demo(out: Path, persons: int, seed: int, as_json: bool) -> None:
 
 
 
-_DIR = click.argument("analysis_dir", metavar="DIR", type=click.Path(path_type=Path))
 
 
 @main.command()
-@_DIR
+@DIR
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show at most N rings.")
 @click.option("--pattern", default=None, help="Only rings with this pattern (e.g. co_visit).")
 @click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -355,7 +304,7 @@ def rings(analysis_dir: Path, top: int | None, pattern: str | None, min_score: f
 
 
 @main.command()
-@_DIR
+@DIR
 @click.argument("ring_ref", metavar="RING_ID")
 @click.option("--redact", type=click.Choice(["none", "masked"]), default="none", show_default=True,
               help="Mask person and card ids and names (for a shared screen).")
@@ -418,283 +367,8 @@ def show(analysis_dir: Path, ring_ref: str, redact: str, lang: str, as_json: boo
     out.print(timeline)
 
 
-# --- the case register ------------------------------------------------------------------------
-
-@main.group()
-@click.option("--workspace", type=click.Path(path_type=Path), default=None,
-              help="Workspace folder (default: $GRAPHFRAUD_WORKSPACE or ./graphfraud-workspace).")
-@click.option("--actor", default=None,
-              help="Who acts, for the audit log (default: $GRAPHFRAUD_USER or the login name).")
-@click.pass_context
-def case(ctx: click.Context, workspace: Path | None, actor: str | None) -> None:
-    """The case register: leads from rings through verification to referral, with an audit log.
-
-    Statuses: new 新线索 → verifying 核查中 → confirmed 已查实 / dismissed 已排除 →
-    referred 已移送. Every change is written to the hash-chained audit log.
-
-    \b
-    Example:
-      graphfraud case sync analysis/
-      graphfraud case list --status new
-      graphfraud case status C-20260301-001 verifying
-    """
-    ctx.obj = _CaseContext(workspace, actor)
-
-
-class _CaseContext:
-    """The case commands' workspace (opened on first use, so --help creates nothing) and actor."""
-
-    def __init__(self, path: Path | None, actor: str | None) -> None:
-        self.path, self.actor = path, actor
-        self._ws = None
-
-    @property
-    def ws(self):
-        if self._ws is None:
-            from graphfraud.workspace import Workspace
-
-            self._ws = _run(lambda: Workspace(self.path))
-        return self._ws
-
-    def __getitem__(self, key: str):
-        return getattr(self, key)
-
-
-def _case_json(obj, redact: str):
-    """Personal ids in a case or report masked (``--redact masked``), else unchanged."""
-    from graphfraud.redact import Redactor, scrub_tree
-
-    red = Redactor(redact)
-    if not red.masked:
-        return obj
-    people = []
-    for key in (k for k in _walk_keys(obj)):
-        kind, _, ident = key.partition(":")
-        people.append((kind, ident, None))
-    return scrub_tree(obj, red.scrubber(people))
-
-
-def _walk_keys(obj):
-    """Member keys (``kind:id``) and ``{kind, id}`` pairs anywhere in nested data."""
-    if isinstance(obj, dict):
-        if isinstance(obj.get("kind"), str) and isinstance(obj.get("id"), str):
-            yield f"{obj['kind']}:{obj['id']}"
-        for v in obj.values():
-            yield from _walk_keys(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _walk_keys(v)
-    elif isinstance(obj, str) and obj.split(":", 1)[0] in ("person", "card"):
-        yield obj
-
-
-_REDACT = click.option("--redact", type=click.Choice(["none", "masked"]), default="none",
-                       show_default=True, help="Mask person and card ids in what is printed.")
-_LANG = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-                     help="Language of the texts.")
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-
-
-@case.command("sync")
-@_DIR
-@click.option("--min-overlap", type=click.FloatRange(0, 1), default=0.5, show_default=True,
-              help="A case follows the ring sharing at least this share of the smaller member set.")
-@click.option("--no-open", is_flag=True, help="Do not open cases for new rings.")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Open cases only for rings scoring at least this.")
-@_LANG
-@_REDACT
-@_JSON
-@click.pass_obj
-def case_sync(obj, analysis_dir: Path, min_overlap: float, no_open: bool, min_score: float,
-              lang: str, redact: str, as_json: bool) -> None:
-    """Bring the register up to date with an analysis (after each run on refreshed data).
-
-    Cases follow their rings by member overlap even when the ring id changes; dismissed
-    look-alikes stay dismissed; confirmed cases report new members.
-
-    \b
-    Example:
-      graphfraud case sync analysis-2024-06/
-      graphfraud case sync analysis/ --min-score 0.8 --json
-    """
-    from graphfraud.cases import event_text, sync
-
-    rows = _run(lambda: sync(obj["ws"], analysis_dir, min_overlap=min_overlap,
-                             open_new=not no_open, min_score=min_score, actor=obj["actor"],
-                             lang=lang))
-    if as_json:
-        click.echo(json.dumps(_case_json(rows, redact), ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        rank = f"#{row['rank']}" if row.get("rank") else "-"
-        click.echo(f"{row.get('case_id') or '-':<15} {rank:>5} {row.get('ring_id') or '-':<11} "
-                   f"{event_text(row, lang)}")
-
-
-@case.command("open")
-@_DIR
-@click.argument("ring_ref", metavar="RING_ID")
-@click.option("--title", default=None, help="Case title (default: patterns, persons, amount).")
-@click.option("--assignee", default=None, help="Who verifies it.")
-@click.option("--note", default=None, help="A first note.")
-@_LANG
-@_JSON
-@click.pass_obj
-def case_open(obj, analysis_dir: Path, ring_ref: str, title: str | None, assignee: str | None,
-              note: str | None, lang: str, as_json: bool) -> None:
-    """Open a case for one ring (RING_ID or rank).
-
-    \b
-    Example:
-      graphfraud case open analysis/ R-3f9a1c2e --assignee wang.li --note "来自群众举报线索"
-    """
-    from graphfraud.cases import open_case
-
-    row = _run(lambda: open_case(obj["ws"], analysis_dir, ring_ref, title=title,
-                                 assignee=assignee, note=note, actor=obj["actor"], lang=lang))
-    click.echo(json.dumps(row, ensure_ascii=False, indent=2) if as_json
-               else f"{row['case_id']}  {row['status']}  {row['title']}")
-
-
-@case.command("list")
-@click.option("--status", default=None, help="Only this status (English or Chinese name).")
-@click.option("--assignee", default=None, help="Only this assignee's cases.")
-@_LANG
-@_JSON
-@click.pass_obj
-def case_list(obj, status: str | None, assignee: str | None, lang: str, as_json: bool) -> None:
-    """List cases, oldest first.
-
-    \b
-    Example:
-      graphfraud case list
-      graphfraud case list --status 核查中 --assignee wang.li --json
-    """
-    from graphfraud.cases import list_cases, status_text
-
-    rows = _run(lambda: list_cases(obj["ws"], status=status, assignee=assignee))
-    if as_json:
-        click.echo(json.dumps([{k: v for k, v in r.items() if k != "members"} for r in rows],
-                              ensure_ascii=False, indent=2))
-        return
-    from rich.table import Table
-
-    table = Table(title="案件 / cases")
-    for col in ("case", "status", "assignee", "ring", "score", "fund paid", "title", "updated"):
-        table.add_column(col, justify="right" if col in ("score", "fund paid") else "left")
-    for r in rows:
-        table.add_row(r["case_id"], status_text(r["status"], lang), r["assignee"] or "",
-                      r["ring_id"] + ("" if r["ring_present"] else " (vanished)"),
-                      f"{r['score']:.2f}", f"{r['fund_paid']:,.2f}", r["title"], r["updated_at"])
-    _out().print(table)
-
-
-@case.command("show")
-@click.argument("case_id")
-@_REDACT
-@_JSON
-@click.pass_obj
-def case_show(obj, case_id: str, redact: str, as_json: bool) -> None:
-    """One case: status, assignee, notes, ring history and its audit entries.
-
-    \b
-    Example:
-      graphfraud case show C-20260301-001
-    """
-    from graphfraud.cases import get_case
-
-    row = _case_json(_run(lambda: get_case(obj["ws"], case_id)), redact)
-    if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False, indent=2))
-        return
-    click.echo(f"{row['case_id']}  {row['status']}  {row['assignee'] or '-'}  {row['title']}")
-    click.echo(f"ring {row['ring_id']}  score {row['score']:.2f}  fund paid {row['fund_paid']:,.2f}")
-    for n in row["notes"]:
-        click.echo(f"  note  {n['at']}  {n['actor']}: {n['text']}")
-    for h in row["history"]:
-        click.echo(f"  ring  {h['at']}  {h['event']} {h['ring_id'] or ''}")
-    for a in row["audit"]:
-        click.echo(f"  audit #{a['seq']}  {a['at']}  {a['actor']}  {a['action']}")
-
-
-@case.command("assign")
-@click.argument("case_id")
-@click.argument("assignee")
-@click.option("--note", default=None, help="Why, for the record.")
-@click.pass_obj
-def case_assign(obj, case_id: str, assignee: str, note: str | None) -> None:
-    """Give a case to someone ("-" for no one).
-
-    \b
-    Example:
-      graphfraud case assign C-20260301-001 wang.li
-    """
-    from graphfraud.cases import assign
-
-    _run(lambda: assign(obj["ws"], case_id, None if assignee == "-" else assignee, note=note,
-                        actor=obj["actor"]))
-    click.echo(f"{case_id}: {assignee}")
-
-
-@case.command("status")
-@click.argument("case_id")
-@click.argument("status")
-@click.option("--note", default=None,
-              help="Why (required to confirm, dismiss, refer, or reopen a dismissed case).")
-@click.pass_obj
-def case_status(obj, case_id: str, status: str, note: str | None) -> None:
-    """Move a case to another status (English or Chinese name).
-
-    \b
-    Example:
-      graphfraud case status C-20260301-001 verifying
-      graphfraud case status C-20260301-001 dismissed --note "透析患者，排班就诊"
-    """
-    from graphfraud.cases import set_status
-
-    row = _run(lambda: set_status(obj["ws"], case_id, status, note=note, actor=obj["actor"]))
-    click.echo(f"{case_id}: {row['status']}")
-
-
-@case.command("note")
-@click.argument("case_id")
-@click.argument("text")
-@click.pass_obj
-def case_note(obj, case_id: str, text: str) -> None:
-    """Add a note to a case.
-
-    \b
-    Example:
-      graphfraud case note C-20260301-001 "已调取药店监控"
-    """
-    from graphfraud.cases import add_note
-
-    _run(lambda: add_note(obj["ws"], case_id, text, actor=obj["actor"]))
-    click.echo(f"{case_id}: note added")
-
-
-@case.command("verify")
-@click.pass_obj
-def case_verify(obj) -> None:
-    """Check the audit log's hash chain and every case against it; exit 1 on any problem.
-
-    \b
-    Example:
-      graphfraud case verify
-    """
-    from graphfraud.cases import verify
-
-    problems = _run(lambda: verify(obj["ws"]))
-    for p in problems:
-        click.echo(p, err=True)
-    if problems:
-        raise click.ClickException(f"{len(problems)} problem(s) in {obj['ws'].db_path}")
-    click.echo(f"audit log and cases intact: {obj['ws'].db_path}")
-
-
 @main.command()
-@_DIR
+@DIR
 @click.option("--ring", "ring_ref", default=None, metavar="RING_ID",
               help="Only this ring (id or rank); default: all rings, riskiest first.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="The HTML file to write.")
@@ -745,7 +419,7 @@ def _audit_sealed(workspace: Path | None, action: str, target: str, path: Path) 
 
 
 @main.command()
-@_DIR
+@DIR
 @click.argument("ring_ref", metavar="RING_ID")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="The packet folder to create; the zip is written beside it (FOLDER.zip).")
@@ -762,7 +436,7 @@ def _audit_sealed(workspace: Path | None, action: str, target: str, path: Path) 
 @click.option("--workspace", type=click.Path(path_type=Path), default=None,
               help="Workspace whose audit log records a sealed edition.")
 @click.option("--force", is_flag=True, help="Replace the packet folder and zip if they exist.")
-@_JSON
+@JSON
 def packet(analysis_dir: Path, ring_ref: str, out: Path, lang: str, redact: str, date: str | None,
            settings_file: Path | None, transferred: bool, workspace: Path | None, force: bool,
            as_json: bool) -> None:
@@ -834,3 +508,12 @@ def verify(packet_path: Path, manifest_sha256: str | None) -> None:
         raise click.ClickException(f"{packet_path}: {len(problems)} problem(s); the packet was "
                                    "changed after it was made")
     click.echo(f"{packet_path}: intact")
+
+
+def _register() -> None:
+    from graphfraud.cli_case import case
+
+    main.add_command(case)
+
+
+_register()
