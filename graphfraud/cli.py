@@ -512,8 +512,10 @@ def verify(packet_path: Path, manifest_sha256: str | None) -> None:
 
 def _register() -> None:
     from graphfraud.cli_case import case
+    from graphfraud.cli_neo4j import neo4j
 
     main.add_command(case)
+    main.add_command(neo4j)
 
 
 _register()
