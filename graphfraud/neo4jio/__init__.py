@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from graphfraud.neo4jio.export import (ARRAY_DELIMITER, DELIMITER, ExportFile, ExportResult,
                                        constraint_statements, export_graph, neo4j5_import_args)
+from graphfraud.neo4jio.push import PushError, PushResult, push_graph
+from graphfraud.neo4jio.queries import Query, load_queries, query_pack_text
 
 __all__ = ["ARRAY_DELIMITER", "DELIMITER", "ExportFile", "ExportResult", "constraint_statements",
-           "export_graph", "neo4j5_import_args"]
+           "export_graph", "neo4j5_import_args", "PushError", "PushResult", "push_graph", "Query",
+           "load_queries", "query_pack_text"]
