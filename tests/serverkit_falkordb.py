@@ -18,9 +18,6 @@ unless ``GRAPHFRAUD_REQUIRE_SERVERS=1`` (CI sets it), which turns the skip into 
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -31,28 +28,16 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from serverkit import load_script, unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "falkordb-server"
-REQUIRE = "GRAPHFRAUD_REQUIRE_SERVERS"
-
-
-def unavailable(reason: str) -> None:
-    """Skip the test, or fail it when ``GRAPHFRAUD_REQUIRE_SERVERS=1``."""
-    if os.environ.get(REQUIRE) == "1":
-        pytest.fail(f"{reason}; {REQUIRE}=1 requires the server tests")
-    pytest.skip(reason)
 
 
 @cache
 def script() -> ModuleType:
     """scripts/falkordb-server as a module."""
-    loader = importlib.machinery.SourceFileLoader("graphfraud_falkordb_server", str(SCRIPT))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "graphfraud_falkordb_server")
 
 
 @cache

@@ -12,10 +12,7 @@ unless ``GRAPHFRAUD_REQUIRE_SERVERS=1`` (CI sets it), which turns the skip into 
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,30 +22,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from serverkit import load_script, unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "neo4j-server"
-REQUIRE = "GRAPHFRAUD_REQUIRE_SERVERS"
 #: exit code of scripts/neo4j-server when Neo4j cannot be had on this machine
 UNAVAILABLE = 3
-
-
-def unavailable(reason: str) -> None:
-    """Skip the test, or fail it when ``GRAPHFRAUD_REQUIRE_SERVERS=1``."""
-    if os.environ.get(REQUIRE) == "1":
-        pytest.fail(f"{reason}; {REQUIRE}=1 requires the server tests")
-    pytest.skip(reason)
 
 
 @cache
 def script() -> ModuleType:
     """scripts/neo4j-server as a module (its ``cypher`` and ``NEO4J31_DIFFERENCES``)."""
-    loader = importlib.machinery.SourceFileLoader("graphfraud_neo4j_server", str(SCRIPT))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    assert spec is not None
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "graphfraud_neo4j_server")
 
 
 def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
