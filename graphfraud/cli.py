@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from graphfraud import __version__
-from graphfraud.clikit import DIR, JSON
+from graphfraud.clikit import DIR, JSON, audit_sealed
 from graphfraud.clikit import Progress as _Progress
 from graphfraud.clikit import console as _console
 from graphfraud.clikit import out as _out
@@ -393,29 +393,20 @@ def viz(analysis_dir: Path, ring_ref: str | None, out: Path, lang: str, redact: 
       graphfraud viz analysis/ --out rings.html
       graphfraud viz analysis/ --ring 1 --out ring1.html --lang en
     """
+    from graphfraud.loaders.sources import sha256_file
     from graphfraud.viz import write_view
 
     def run():
         path = write_view(analysis_dir, out, ring=ring_ref, lang=lang, redact=redact,
                           max_nodes=max_nodes, force=force)
         if redact == "none":
-            _audit_sealed(workspace, "viz.sealed", ring_ref or str(analysis_dir), path)
+            audit_sealed(workspace, "viz.sealed", ring_ref or str(analysis_dir),
+                         {"out": str(path.resolve()), "sha256": sha256_file(path)})
         return path
 
     with _console().status("drawing the network …"):
         path = _run(run)
     _console().print(f"view: [bold]{path}[/]" + ("" if redact == "masked" else "  (sealed edition)"))
-
-
-def _audit_sealed(workspace: Path | None, action: str, target: str, path: Path) -> None:
-    """Record a sealed (unmasked) output in the workspace's audit log."""
-    import hashlib
-
-    from graphfraud.workspace import Workspace
-
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-    Workspace(workspace).audit(action, target=target,
-                               details={"out": str(path.resolve()), "sha256": digest})
 
 
 @main.command()

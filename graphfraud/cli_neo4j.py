@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from graphfraud.clikit import DIR, JSON, console, out, run
+from graphfraud.clikit import DIR, JSON, audit_sealed, console, out, run
 
 __all__ = ["neo4j"]
 
@@ -45,12 +45,6 @@ def _counts_table(counts: dict[str, int], title: str) -> None:
     out().print(table)
 
 
-def _audit(workspace: Path | None, action: str, target: str, details: dict) -> None:
-    from graphfraud.workspace import Workspace
-
-    Workspace(workspace).audit(action, target=target, details=details)
-
-
 @neo4j.command("export")
 @DIR
 @click.option("--out", "out_folder", required=True, type=click.Path(path_type=Path),
@@ -74,7 +68,7 @@ def export(analysis_dir: Path, out_folder: Path, scope: str, redact: str,
     def go():
         res = export_graph(analysis_dir, out_folder, scope=scope, redact=redact, force=force)
         if redact == "none":
-            _audit(workspace, "neo4j.export.sealed", str(analysis_dir),
+            audit_sealed(workspace, "neo4j.export.sealed", str(analysis_dir),
                    {"out": str(res.folder.resolve()), "scope": scope,
                     "files": {f.name: f.sha256 for f in res.files}})
         return res
@@ -137,7 +131,7 @@ def push(analysis_dir: Path, uri: str, user: str, password_env: str, database: s
                              resume_from=resume_from, password_env=password_env,
                              progress=bar)
         if redact == "none":
-            _audit(workspace, "neo4j.push.sealed", str(analysis_dir),
+            audit_sealed(workspace, "neo4j.push.sealed", str(analysis_dir),
                    {"uri": uri, "database": database, "scope": scope})
         return res
 

@@ -8,7 +8,8 @@ import click
 
 from graphfraud.errors import GraphFraudError, InputError
 
-__all__ = ["BadInput", "run", "console", "out", "Progress", "DIR", "REDACT", "LANG", "JSON"]
+__all__ = ["BadInput", "run", "console", "out", "Progress", "audit_sealed", "DIR", "REDACT", "LANG",
+           "JSON"]
 
 
 class BadInput(click.ClickException):
@@ -67,6 +68,13 @@ def out():
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
+
+
+def audit_sealed(workspace: Path | None, action: str, target: str, details: dict) -> None:
+    """Record a sealed (unmasked) output in the workspace's audit log."""
+    from graphfraud.workspace import Workspace
+
+    Workspace(workspace).audit(action, target=target, details=details)
 
 
 DIR = click.argument("analysis_dir", metavar="DIR", type=click.Path(path_type=Path))

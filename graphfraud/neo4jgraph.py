@@ -36,7 +36,6 @@ Dates are ISO strings (``YYYY-MM-DD``), not temporal values: every target accept
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -96,11 +95,6 @@ class GraphExport:
         return out
 
 
-def _pseudonym_sql(salt: str, prefix: str, col: str) -> str:
-    # sha256 in DuckDB: the same function in Python gives the same key (tests check it)
-    return f"'{prefix}-' || substr(sha256('{salt}:' || {col}), 1, 16)"
-
-
 def pseudonym(salt: str, prefix: str, value: str) -> str:
     """The masked edition's key of a person (``P``) or card (``K``)."""
     return f"{prefix}-" + hashlib.sha256(f"{salt}:{value}".encode("utf-8")).hexdigest()[:16]
@@ -120,7 +114,10 @@ def build_graph(analysis: Analysis, *, scope: str = "all", redact: str = "masked
     try:
         con.execute("SET threads TO 2")
         # the same masking as everywhere else (graphfraud.redact), as SQL functions
-        for fname, fn in (("gf_mask_id", mask_id), ("gf_mask_name", mask_name)):
+        # and the pseudonymous keys, so that node keys and MEMBER_OF ends are one function
+        for fname, fn in (("gf_mask_id", mask_id), ("gf_mask_name", mask_name),
+                          ("gf_person_key", lambda v: pseudonym(salt, "P", v)),
+                          ("gf_card_key", lambda v: pseudonym(salt, "K", v))):
             con.create_function(fname, _keep_null(fn), ["VARCHAR"], "VARCHAR",
                                 null_handling=SPECIAL)
         tables = {t: (data / f"{t}.parquet") for t in ("claims", "persons", "providers", "doctors",
@@ -140,19 +137,18 @@ def build_graph(analysis: Analysis, *, scope: str = "all", redact: str = "masked
         con.execute("CREATE TEMP TABLE m (kind VARCHAR, id VARCHAR)")
         if members:
             con.executemany("INSERT INTO m VALUES (?, ?)", sorted(set(members)))
-        scores = {}
         ent = analysis.path / "entities.csv"
-        if ent.exists():
+        has_scores = ent.exists()
+        if has_scores:
             con.execute(f"CREATE TEMP TABLE s AS SELECT kind, id, max(score) AS score FROM "
                         f"read_csv('{ent.as_posix()}', all_varchar=true) GROUP BY 1, 2")
-            scores = {"s": True}
 
         def keep(kind: str, col: str) -> str:
             return ("true" if scope == "all" else
                     f"{col} IN (SELECT id FROM m WHERE kind = '{kind}')")
 
         def score(kind: str, col: str) -> str:
-            if not scores:
+            if not has_scores:
                 return "NULL::DOUBLE"
             return (f"(SELECT CAST(s.score AS DOUBLE) FROM s WHERE s.kind = '{kind}' "
                     f"AND s.id = {col})")
@@ -160,7 +156,7 @@ def build_graph(analysis: Analysis, *, scope: str = "all", redact: str = "masked
         def key(kind: str, col: str) -> str:
             if not red.masked or kind not in ("person", "card"):
                 return col
-            return _pseudonym_sql(salt, "P" if kind == "person" else "K", col)
+            return f"gf_{kind}_key({col})"
 
         def shown(col: str) -> str:
             return f"gf_mask_id({col})" if red.masked else col
@@ -307,9 +303,3 @@ def _member_table(analysis: Analysis, red: Redactor, salt: str) -> pa.Table:
     schema = pa.schema([("start_label", pa.string()), ("start", pa.string()), ("end", pa.string()),
                         ("role", pa.string()), ("critical", pa.bool_()), ("reason", pa.string())])
     return pa.Table.from_pylist(rows, schema=schema)
-
-
-def describe_model() -> str:
-    """The model as JSON (labels, types), for READMEs and tests."""
-    return json.dumps({"labels": list(LABELS), "types": {k: list(v) for k, v in TYPES.items()}},
-                      ensure_ascii=False)
