@@ -10,6 +10,7 @@ input hashes.
 from __future__ import annotations
 
 import csv
+import json
 import platform
 import shutil
 import time
@@ -17,8 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from graphfraud import __version__
-from graphfraud.engine import DuckDBEngine, default_memory_limit
+from graphfraud.engine import Engine, default_memory_limit, open_engine
 from graphfraud.loaders import LoadResult, load
 from graphfraud.outdir import atomic_folder, write_json
 
@@ -39,7 +43,7 @@ class AnalysisResult:
 def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | None = None,
             encoding: str | None = None, config: str | Path | None = None,
             known: str | Path | None = None, seed: int = 0,
-            force: bool = False,
+            force: bool = False, engine: str = "duckdb",
             progress: Callable[[str, int, int], None] | None = None) -> AnalysisResult:
     """Analyze a claims folder or file and write the analysis folder ``out``.
 
@@ -59,6 +63,10 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
         closeness to them.
     seed
         Seed of every randomised step (Leiden), recorded in the manifest.
+    engine
+        ``duckdb`` (embedded, the default) or ``spark`` (the detectors' SQL on Spark; the
+        loaders still read and check the export with DuckDB and hand Spark the canonical
+        Parquet). Both give the same evidence and the same ``rings.json``.
     progress
         Called as ``progress(stage, done, total)`` when a stage starts (loading, each
         detector, rings, writing), for progress bars.
@@ -75,7 +83,7 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
     parameters = {
         "input": str(input_path), "mapping": str(mapping) if mapping else None,
         "encoding": encoding, "config": str(config) if config else None,
-        "known": str(known) if known else None, "seed": seed, "engine": "duckdb",
+        "known": str(known) if known else None, "seed": seed, "engine": engine,
         "memory_limit": default_memory_limit(), "detectors": settings,
     }
 
@@ -93,31 +101,40 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
         done[0] += 1
 
     with atomic_folder(out, force=force) as work:
-        engine = DuckDBEngine(temp_dir=work / ".spill")  # in memory, spilling to disk
+        step("load")
+        t0 = time.perf_counter()
+        db = open_engine("duckdb", work)  # in memory, spilling to disk
+        sql: Engine = db
         try:
-            step("load")
-            t0 = time.perf_counter()
-            loaded = load(input_path, work, engine=engine, encoding=encoding, mapping=mapping)
+            loaded = load(input_path, work, engine=db, encoding=encoding, mapping=mapping)
+            if engine != "duckdb":  # the loaders' canonical Parquet is the other engine's input
+                db.close()
+                sql = open_engine(engine, work)
+                for table in loaded.tables:
+                    sql.register_parquet(f"canon_{table}", work / "data" / f"{table}.parquet")  # type: ignore[attr-defined]
             stage("load", t0)
             t0 = time.perf_counter()
-            available = available_columns(engine, list(loaded.tables))
-            report = run_detectors(engine, available, settings, seed=seed,
+            available = available_columns(sql, list(loaded.tables))
+            report = run_detectors(sql, available, settings, seed=seed,
                                    progress=lambda name: step(f"detect: {name}"))
             done[0] = n_detectors + 1  # skipped detectors count as done
             stage("detect", t0)
             step("rings")
             t0 = time.perf_counter()
-            rings = build_rings(engine, settings["rings"], seed=seed)
-            entities = entity_scores(engine, rings)
+            rings = build_rings(sql, settings["rings"], seed=seed)
+            entities = entity_scores(sql, rings)
             stage("rings", t0)
             proximity: dict[tuple[str, str], float] = {}
             if known_entities is not None:
                 t0 = time.perf_counter()
-                proximity = known_proximity(engine, known_entities)
+                proximity = known_proximity(sql, known_entities)
                 stage("known", t0)
-            totals = _claim_totals(engine)
+            totals = _claim_totals(sql)
+            _write_evidence(sql, work / "evidence")
         finally:
-            engine.close()
+            db.close()
+            if sql is not db:
+                sql.close()
         shutil.rmtree(work / ".spill", ignore_errors=True)
         step("write")
         ring_json = [r.to_json() for r in rings]
@@ -169,7 +186,34 @@ def _write_entities(path: Path, entities: list[dict[str, Any]], with_known: bool
         writer.writerows(entities)
 
 
-def _claim_totals(engine: DuckDBEngine) -> dict[str, Any]:
+#: the columns of ``evidence/<name>.parquet``
+EVIDENCE_SCHEMAS = {
+    "groups": pa.schema([("pattern", pa.string()), ("group_id", pa.string()),
+                         ("strength", pa.float64()), ("summary_zh", pa.string()),
+                         ("summary_en", pa.string()), ("stats", pa.string())]),
+    "members": pa.schema([("pattern", pa.string()), ("group_id", pa.string()),
+                          ("kind", pa.string()), ("id", pa.string()), ("role", pa.string()),
+                          ("weight", pa.float64())]),
+    "claims": pa.schema([("pattern", pa.string()), ("group_id", pa.string()),
+                         ("claim_id", pa.string())]),
+}
+
+
+def _write_evidence(engine: Engine, folder: Path) -> None:
+    """The detectors' evidence (the motif tables) as Parquet, in a fixed order: one row per
+    group, per group member and per claim behind a group."""
+    folder.mkdir()
+    for name, columns in EVIDENCE_SCHEMAS.items():
+        table = engine.arrow(f"SELECT * FROM ev_{name} ORDER BY {', '.join(columns.names)}")
+        table = table.rename_columns(columns.names).cast(columns)
+        if name == "groups":  # the same facts in the same JSON text, whichever engine wrote it
+            stats = [json.dumps(json.loads(s), ensure_ascii=False) if s else s
+                     for s in table.column("stats").to_pylist()]
+            table = table.set_column(5, "stats", pa.array(stats, pa.string()))
+        pq.write_table(table, folder / f"{name}.parquet", compression="zstd")
+
+
+def _claim_totals(engine: Engine) -> dict[str, Any]:
     """Fund totals of the accepted claims: gross, reversals, net (they must add up)."""
     row = engine.arrow(
         "SELECT count(*) AS claims, count(*) FILTER (WHERE total_amount < 0) AS reversals, "

@@ -80,8 +80,9 @@ def _load_summary(result, console) -> None:
               help="YAML overriding detector parameters (defaults: graphfraud/detectors.yaml).")
 @click.option("--known", type=click.Path(path_type=Path),
               help="CSV kind,id of entities confirmed as fraudulent; ranks what is close to them.")
-@click.option("--engine", type=click.Choice(["duckdb"]), default="duckdb", show_default=True,
-              help="SQL engine (a Spark engine is planned for data beyond one machine).")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="SQL engine of the detectors: embedded DuckDB, or Spark (the spark extra; "
+                   "GRAPHFRAUD_SPARK_MASTER or Spark's own settings say where it runs).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of randomised steps.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -94,6 +95,7 @@ def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | N
     Example:
       graphfraud analyze exports/2024/ --out analysis-2024/
       graphfraud analyze 结算明细.csv --out out/ --encoding gb18030 --mapping cols.yaml
+      graphfraud analyze exports/2024/ --out analysis-2024/ --engine spark
     """
     from graphfraud.analysis import analyze as run
 
@@ -101,7 +103,7 @@ def analyze(input_path: Path, out: Path, mapping: Path | None, encoding: str | N
     with _Progress(console, "analyze") as progress:
         result = _run(lambda: run(input_path, out, mapping=mapping, encoding=encoding,
                                   config=config, known=known, seed=seed, force=force,
-                                  progress=progress))
+                                  engine=engine, progress=progress))
     if as_json:
         click.echo(json.dumps({"out": str(result.out), **result.load.to_dict(),
                                "detectors": result.detectors, "rings": len(result.rings),

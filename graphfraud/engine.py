@@ -4,7 +4,8 @@ An engine offers a handful of primitives: run SQL, load an Arrow stream into a t
 a result as Arrow, copy a query's result to Parquet or CSV. DuckDB (embedded, spilling to
 disk, so tables larger than memory load) is the default. SQL text is written in DuckDB's
 dialect; an engine for another dialect translates it in :meth:`Engine.translate`, the one
-place where dialects differ.
+place where dialects differ (:class:`graphfraud.spark.SparkEngine` transpiles it to Spark SQL
+with sqlglot).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-__all__ = ["Engine", "DuckDBEngine", "quote_ident", "quote_literal", "default_memory_limit"]
+__all__ = ["Engine", "DuckDBEngine", "open_engine", "ENGINES", "quote_ident", "quote_literal", "default_memory_limit"]
 
 
 def quote_ident(name: str) -> str:
@@ -48,11 +49,28 @@ class Engine(Protocol):
 
     def load_arrow(self, table: str, reader: pa.RecordBatchReader) -> None: ...
 
+    def columns(self, table: str) -> list[str]: ...
+
     def copy_parquet(self, sql: str, path: Path) -> None: ...
 
     def copy_csv(self, sql: str, path: Path) -> None: ...
 
     def close(self) -> None: ...
+
+
+#: the engines ``--engine`` offers
+ENGINES = ("duckdb", "spark")
+
+
+def open_engine(name: str, work: Path) -> Engine:
+    """The engine called ``name``, working under ``work`` (spill files, Spark's tables)."""
+    if name == "duckdb":
+        return DuckDBEngine(temp_dir=work / ".spill")
+    if name == "spark":
+        from graphfraud.spark import SparkEngine
+
+        return SparkEngine(work / ".spark")
+    raise ValueError(f"unknown engine {name!r} (engines: {', '.join(ENGINES)})")
 
 
 class DuckDBEngine:
@@ -101,6 +119,12 @@ class DuckDBEngine:
             self._con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT * FROM _gf_stream")
         finally:
             self._con.unregister("_gf_stream")
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of ``table`` in order; empty if there is no such table or view."""
+        rows = self._con.execute("SELECT column_name FROM information_schema.columns "
+                                 "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+        return [r[0] for r in rows]
 
     def copy_parquet(self, sql: str, path: Path) -> None:
         self._con.execute(f"COPY ({self.translate(sql)}) TO {quote_literal(str(path))} "

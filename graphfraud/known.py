@@ -56,8 +56,7 @@ def known_proximity(engine: Engine, known: list[tuple[str, str]]) -> dict[tuple[
     from graphfraud.detectors import available_columns
     from graphfraud.graph import claims_graph
 
-    tables = [t for t in ("claims", "persons", "providers") if engine.scalar(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [f"canon_{t}"])]
+    tables = [t for t in ("claims", "persons", "providers") if engine.columns(f"canon_{t}")]
     g = claims_graph(engine, available_columns(engine, tables))
     sources = [g.ids.index(k) for k in known if k in g.ids]
     if not sources:

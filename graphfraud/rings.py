@@ -244,7 +244,7 @@ def _amounts(engine: Engine, rings: list[Ring]) -> None:
         r.claims, r.fund_paid = int(f["claims"]), float(f["fund"])
         r.first_date, r.last_date = f["first_date"], f["last_date"]
     claim_rows = engine.arrow("""
-        SELECT g.ring, g.pattern, g.group_id, list(c.claim_id ORDER BY c.claim_id) AS ids
+        SELECT g.ring, g.pattern, g.group_id, list_sort(list(c.claim_id)) AS ids
         FROM _ring_groups g JOIN ev_claims c ON c.pattern = g.pattern AND c.group_id = g.group_id
         GROUP BY ALL
     """).to_pylist()
@@ -274,7 +274,7 @@ def entity_scores(engine: Engine, rings: list[Ring]) -> list[dict[str, Any]]:
                 best[key] = {"kind": m["kind"], "id": m["id"], "score": score,
                              "ring_id": r.ring_id, "role": m["role"]}
     rows = engine.arrow("""
-        SELECT m.kind, m.id, 1 - product(1 - least(g.strength, 0.999)) AS s
+        SELECT m.kind, m.id, 1 - exp(sum(ln(1 - least(g.strength, 0.999)))) AS s
         FROM (SELECT DISTINCT pattern, group_id, kind, id FROM ev_members) m
         JOIN ev_groups g ON g.pattern = m.pattern AND g.group_id = m.group_id
         GROUP BY m.kind, m.id

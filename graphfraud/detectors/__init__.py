@@ -85,9 +85,7 @@ def available_columns(engine: Engine, tables: list[str]) -> dict[str, set[str]]:
     """For each loaded table, the canonical columns holding at least one value."""
     out: dict[str, set[str]] = {}
     for table in tables:
-        columns = [r["column_name"] for r in engine.arrow(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-            [f"canon_{table}"]).to_pylist()]
+        columns = engine.columns(f"canon_{table}")
         if not columns:
             continue
         counts = engine.arrow("SELECT " + ", ".join(

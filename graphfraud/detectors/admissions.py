@@ -83,7 +83,9 @@ def induced_admission(ctx: Context) -> None:
     skip = "".join(f" AND NOT coalesce(c.{f}, FALSE)" for f in ("emergency", "transfer")
                    if ctx.has("claims", f))
     ages = ctx.has("persons", "birth_date")
-    age = "date_sub('year', p.birth_date, c.day)" if ages else "NULL"
+    # completed years, spelled out (engines disagree on date_sub's month-end rules)
+    age = ("year(c.day) - year(p.birth_date) - CASE WHEN month(c.day) * 100 + day(c.day) < "
+           "month(p.birth_date) * 100 + day(p.birth_date) THEN 1 ELSE 0 END") if ages else "NULL"
     e.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ia_adm AS
         SELECT c.*, {age} >= {int(ctx.p("elderly_age"))} AS elderly FROM (

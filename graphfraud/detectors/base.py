@@ -160,7 +160,7 @@ def create_views(engine: Engine, available: dict[str, set[str]]) -> None:
                 "c.total_amount = -r.total_amount AND c.settled_at <= r.settled_at")
     engine.execute(
         "CREATE OR REPLACE TABLE reversal_of AS SELECT reversal_id, "
-        "first(claim_id ORDER BY how, claim_id) AS claim_id FROM (" + " UNION ALL ".join(ways) + ") "
+        "arg_min(claim_id, (how, claim_id)) AS claim_id FROM (" + " UNION ALL ".join(ways) + ") "
         "GROUP BY reversal_id")
     engine.execute(
         "CREATE OR REPLACE VIEW claims_eff AS SELECT c.*, "

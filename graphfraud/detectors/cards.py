@@ -119,7 +119,8 @@ def shared_card(ctx: Context) -> None:
         c AS (SELECT u.person_id, u.card, u.n, u.fund, u.first, u.last,
                      coalesce(sh.family, false) AS family, sh.card IS NOT NULL AS shared,
                      u.card IN (SELECT card FROM _sc_card) AS carded
-              FROM _sc_u u SEMI JOIN cand USING (person_id) LEFT JOIN sh USING (person_id, card))
+              FROM _sc_u u SEMI JOIN cand USING (person_id)
+              LEFT JOIN sh ON sh.person_id = u.person_id AND sh.card = u.card)
         SELECT person_id, card, n, fund, first, last,
                count(*) OVER (PARTITION BY person_id) AS ncards,
                max(nfamily) OVER (PARTITION BY person_id) AS nfamily
@@ -307,13 +308,14 @@ def card_burst(ctx: Context) -> None:
                  HAVING count(*) >= 3)
         SELECT place, k, max(level) AS level FROM side GROUP BY ALL""")
     e.execute(f"""
-        DELETE FROM _cb_ep USING _cb_loc l
-        WHERE _cb_ep.place = l.place AND _cb_ep.k = l.k AND _cb_ep.peak < {ratio} * l.level""")
+        CREATE OR REPLACE TEMP TABLE _cb_ep AS
+        SELECT x.place, x.k, x.lo, x.hi, x.peak FROM _cb_ep x LEFT JOIN _cb_loc l USING (place, k)
+        WHERE NOT coalesce(x.peak < {ratio} * l.level, false)""")
     # reads inside bursts, at places with bursts on at least min_days days
     e.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cb_b AS
-        WITH b AS (SELECT r.*, x.peak FROM _cb_s r ASOF JOIN _cb_ep x ON r.place = x.place AND r.t >= x.lo
-                   WHERE r.t <= x.hi)
+        WITH b AS (SELECT r.*, x.peak FROM _cb_s r JOIN _cb_ep x
+                   ON r.place = x.place AND r.t BETWEEN x.lo AND x.hi)  -- episodes do not overlap
         SELECT * FROM b SEMI JOIN (SELECT place FROM b GROUP BY 1
                                    HAVING count(DISTINCT day) >= {min_days}) USING (place)""")
     join, hh = _address_key(ctx, "b.person_id")
@@ -356,7 +358,7 @@ def card_burst(ctx: Context) -> None:
                count(DISTINCT r.person_id) AS persons, count(*) AS claims,
                round(sum(r.fund_paid), 2) AS fund, count(DISTINCT r.day) AS ring_days,
                min(r.day) AS first, max(r.day) AS last, max(r.peak) AS peak,
-               array_to_string(list_sort(list_distinct(list(strftime(r.day, '%Y-%m-%d'))))[1:6],
+               array_to_string(list_slice(list_sort(list_distinct(list(strftime(r.day, '%Y-%m-%d')))), 1, 6),
                                ', ') AS dates,
                any_value(p.days) AS burst_days, any_value(p.lift) AS lift,
                any_value(p.kbar) AS kbar, any_value(b.lam) AS lam

@@ -299,8 +299,9 @@ def _emit(ctx: Context, e: Engine, *, c: float, min_lift: float, min_rows: int, 
              cl AS (SELECT b, count(*) AS claims, sum(fund_paid) AS fund, min(day) AS first_day,
                            max(day) AS last_day, min(person_id) AS first_person,
                            count(DISTINCT person_id) AS persons FROM _db_bc GROUP BY b)
-        SELECT base || CASE WHEN count(*) OVER w = 1 THEN ''
-                            ELSE ':' || row_number() OVER (w ORDER BY claims DESC, f DESC) END AS group_id, *
+        SELECT base || CASE WHEN count(*) OVER (PARTITION BY base) = 1 THEN ''
+                            ELSE ':' || row_number() OVER (PARTITION BY base ORDER BY claims DESC, f DESC, b)
+                       END AS group_id, *
         FROM (SELECT 'dense_block:' || s.graph || ':' || cl.first_person || ':' ||
                        strftime(cl.first_day, '%Y-%m-%d') AS base, s.*, spread.meetings,
                      spread.all_providers, cl.persons, cl.claims, cl.fund, cl.first_day, cl.last_day,
@@ -308,8 +309,7 @@ def _emit(ctx: Context, e: Engine, *, c: float, min_lift: float, min_rows: int, 
               FROM _db_stat s JOIN spread USING (b) JOIN cl USING (b) JOIN _db_sig sig USING (b)
               WHERE cl.persons >= {min_rows} AND spread.meetings >= {min_cols}
                 AND sig.log10p <= {np.log10(float(ctx.p("max_block_pvalue")))}
-                AND spread.providers >= {min_prov})
-        WINDOW w AS (PARTITION BY base)""")
+                AND spread.providers >= {min_prov})""")
     return ctx.emit(
         """
         SELECT group_id, (1 - exp(-f / 10)) * least(1, ln(lift) / ln(100)) AS strength,

@@ -50,7 +50,7 @@ def _staff_regions(ctx: Context, digits: int) -> None:
     # usual region: where they approve the most providers, then the most claims (a ring
     # provider that fills an insider's days does not make its region theirs)
     usual = f"""
-        SELECT staff_id, first(region ORDER BY providers DESC, n DESC, region) AS region FROM (
+        SELECT staff_id, arg_min(region, (-providers, -n, region)) AS region FROM (
             SELECT c.staff_id, {region_prefix("r.region", digits)} AS region, count(*) AS n,
                    count(DISTINCT c.provider_id) AS providers
             FROM claims_eff c JOIN _in_preg r USING (provider_id)

@@ -71,7 +71,7 @@ def provider_regions(ctx: Context, table: str) -> None:
 
 def _doctor_home(ctx: Context) -> str:
     """SQL: ``doctor_id, hospital`` from the doctors table, else the doctor's busiest provider."""
-    busiest = ("SELECT doctor_id, first(provider_id ORDER BY n DESC, provider_id) AS hospital "
+    busiest = ("SELECT doctor_id, arg_min(provider_id, (-n, provider_id)) AS hospital "
                "FROM (SELECT doctor_id, "
                "provider_id, count(*) AS n FROM claims_eff WHERE doctor_id IS NOT NULL AND "
                "visit_type <> 'pharmacy' AND coalesce(provider_type, '') <> 'pharmacy' "

@@ -330,7 +330,7 @@ def _emit(ctx: Context, *, min_k: int, min_p: int, min_group: int, min_m: int,
                            count(*) AS all_providers, max(pv.events) / any_value(ev.events) AS main_share
                     FROM pv JOIN ev USING (g) GROUP BY pv.g),
              pres AS (SELECT g, count(*) AS persons, min(person_id) AS first_member,
-                             first(person_id ORDER BY events DESC, person_id) AS recruiter,
+                             arg_min(person_id, (-events, person_id)) AS recruiter,
                              max(events) AS recruiter_events FROM _cv_att GROUP BY g),
              ok AS (SELECT 'co_visit:' || pres.recruiter || ':' || strftime(ev.first_day, '%Y-%m-%d')
                              AS base, ev.*, pr.providers, pr.all_providers, pr.main_share,
@@ -338,9 +338,10 @@ def _emit(ctx: Context, *, min_k: int, min_p: int, min_group: int, min_m: int,
                     FROM ev JOIN pr USING (g) JOIN pres USING (g)
                     WHERE ev.events >= {min_k} AND pr.providers >= {min_p}
                       AND pres.persons >= {min_group})
-        SELECT base || CASE WHEN count(*) OVER w = 1 THEN ''
-                            ELSE ':' || row_number() OVER (w ORDER BY first_member) END AS group_id, *
-        FROM ok WINDOW w AS (PARTITION BY base)""")
+        SELECT base || CASE WHEN count(*) OVER (PARTITION BY base) = 1 THEN ''
+                            ELSE ':' || row_number() OVER (PARTITION BY base ORDER BY first_member)
+                       END AS group_id, *
+        FROM ok""")
     e.execute("""
         CREATE OR REPLACE TEMP TABLE _cv_gc AS
         SELECT r.group_id, c.* FROM _cv_gc2 c JOIN _cv_grp r USING (g)""")
