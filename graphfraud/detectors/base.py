@@ -119,10 +119,12 @@ class Context:
         """
         e, pat = self.engine, ql(self.pattern)
         e.execute(f"CREATE OR REPLACE TEMP TABLE _ev_g AS SELECT * FROM ({groups_sql})")
-        e.execute(f"INSERT INTO ev_groups SELECT {pat}, group_id, least(greatest(strength, 0), 1), "
-                  f"summary_zh, summary_en, stats FROM _ev_g")
+        # strengths and weights to 9 decimals: engines that add up in another order differ in
+        # the last bits of a double, and the evidence must not depend on the engine
+        e.execute(f"INSERT INTO ev_groups SELECT {pat}, group_id, "
+                  f"round(least(greatest(strength, 0), 1), 9), summary_zh, summary_en, stats FROM _ev_g")
         e.execute(f"INSERT INTO ev_members SELECT DISTINCT {pat}, m.group_id, m.kind, m.id, m.role, "
-                  f"m.weight FROM ({members_sql}) m SEMI JOIN _ev_g g ON g.group_id = m.group_id "
+                  f"round(m.weight, 9) FROM ({members_sql}) m SEMI JOIN _ev_g g ON g.group_id = m.group_id "
                   f"WHERE m.id IS NOT NULL")
         e.execute(f"INSERT INTO ev_claims SELECT DISTINCT {pat}, c.group_id, c.claim_id FROM "
                   f"({claims_sql}) c SEMI JOIN _ev_g g ON g.group_id = c.group_id "

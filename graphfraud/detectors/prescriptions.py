@@ -147,7 +147,8 @@ def doctor_pharmacy_collusion(ctx: Context) -> None:
     e.execute(f"""
         CREATE OR REPLACE TEMP TABLE _dp_hit AS
         SELECT *, 'doctor_pharmacy:' || doctor_id || ':' || pharmacy AS group_id,
-               k / n AS share, (k / n) / peer_share AS lift,
+               k / n AS share,
+               CASE WHEN peer_share = 0 THEN 'infinity'::DOUBLE ELSE (k / n) / peer_share END AS lift,
                {same_region("region", "ph_region")} AS near
         FROM _dp_pair
         WHERE NOT coalesce({same_region("region", "ph_region")}, false)
