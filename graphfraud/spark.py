@@ -104,7 +104,10 @@ def to_spark(sql: str | Any,
     return tree.transform(_portable).sql(dialect="spark")
 
 
-_DDL_TYPES = {"VARCHAR": "STRING", "TEXT": "STRING"}
+def _spark_type(kind: Any) -> str:
+    """A column type of a CREATE TABLE in Spark's words (VARCHAR without a length: STRING)."""
+    text = kind.sql("duckdb").upper()
+    return "STRING" if text in ("VARCHAR", "TEXT") else kind.sql("spark")
 
 
 class SparkEngine:
@@ -142,7 +145,8 @@ class SparkEngine:
         settings = {
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
-            # DuckDB's semantics: x / 0 is NULL, casts that fail give NULL
+            # casts that fail give NULL, as in DuckDB (x / 0 gives NULL, where DuckDB gives
+            # inf: the project's SQL divides by nullif(d, 0))
             "spark.sql.ansi.enabled": "false",
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.shuffle.partitions": os.environ.get("GRAPHFRAUD_SPARK_PARTITIONS", "8"),
@@ -179,8 +183,7 @@ class SparkEngine:
             elif query is not None:
                 self._materialise(name, self._sql(self._spark_sql(query), params))
             elif isinstance(target, exp.Schema):
-                ddl = ", ".join(f"{c.name} {_DDL_TYPES.get(c.args['kind'].sql('duckdb').upper(), c.args['kind'].sql('spark'))}"
-                                for c in target.expressions)
+                ddl = ", ".join(f"{c.name} {_spark_type(c.args['kind'])}" for c in target.expressions)
                 self._materialise(name, self._spark.createDataFrame([], schema=ddl))
             else:
                 raise GraphFraudError(f"Spark engine: cannot run {sql[:80]!r}")
