@@ -283,10 +283,10 @@ def render_section(results: dict[str, Any], plot_link: str) -> str:
         + "A run that did not finish is shown with the time and memory it had reached (≥) and "
         "the stage it was in.",
         "",
-        "Sizes: synthetic claims from `graphfraud synth --seed 2024`, made once and reused. The "
-        "level-3 hospital with 5,000 patients a day is only in 10M and 50M: on its own it is "
-        "about 1.8M claims a year, more than the whole 1M input, so the smaller sizes cannot hold "
-        "one.",
+        "Sizes: synthetic claims from `graphfraud synth --seed 2024`, made once and reused. A "
+        "level-3 hospital with 5,000 patients a day (`--big-hospital-daily 5000`) is about 150k "
+        "claims a month: 1M is a quarter of a city with one, 10M a year of a city with one; "
+        "100k cannot hold one.",
         "",
         *sizes,
         "",
