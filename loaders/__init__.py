@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from graphfraud.engine import DuckDBEngine, Engine
 from graphfraud.engine import quote_ident as qi
 from graphfraud.errors import GraphFraudError, InputError
 from graphfraud.loaders.headers import load_mapping, match_columns, missing_column_message
+from graphfraud.loaders.scan import Scanner
 from graphfraud.loaders.schema import TABLES, TableSpec
-from graphfraud.loaders.sources import SourceReader, discover, sha256_file
-from graphfraud.loaders.validate import checked_sql
+from graphfraud.loaders.sources import SourceReader, discover
+from graphfraud.loaders.validate import (blank_sql, checked_sql, orphans_sql,
+                                          provider_lookups_sql)
 
 __all__ = ["load", "LoadResult", "TableStats", "InputRecord"]
 
@@ -133,25 +138,31 @@ def load(input_path: str | Path, out_dir: str | Path, *, engine: Engine | None =
     stats: dict[str, TableStats] = {}
     inputs: list[InputRecord] = []
     notes: list[str] = []
+    order = _load_order(readers)
+    # hashes and byte facts, one pass per file, a table ahead of the loading
+    scanner = Scanner([(t, readers[t].file.path, readers[t].file.format) for t in order])
     try:
-        for table in _load_order(readers):
+        for table in order:
             reader, match = readers[table], matches[table]
             spec = TABLES[table]
             lookups: dict[str, str] = {t: f"canon_{t}" for t in ("claims", "providers")
                                        if t in stats}
-            stats[table] = _load_table(engine, spec, reader, match, out_dir, lookups)
+            reader.facts = scanner.facts(table)
+            with _insertion_order(engine):  # file order throughout: the Parquet needs no sort
+                stats[table] = _load_table(engine, spec, reader, match, out_dir, lookups)
             notes += match.notes
             if match.unknown:
                 notes.append(f"{table}: columns not used by the analysis: "
                              + ", ".join(repr(u) for u in match.unknown))
             inputs.append(InputRecord(table, reader.file.path.name, reader.file.format,
                                       reader.file.path.stat().st_size,
-                                      sha256_file(reader.file.path), reader.encoding))
+                                      reader.facts.sha256, reader.encoding))
     except GraphFraudError:
         raise
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{input_path}: reading failed: {exc}") from exc
     finally:
+        scanner.close()
         if own_engine:  # a caller's engine may still be spilling there
             engine.close()
             shutil.rmtree(out_dir / ".spill", ignore_errors=True)
@@ -172,31 +183,39 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
 
     The raw text is kept only until the rejected rows are written; the checked table then
     becomes the canonical one in place (no copy), which keeps 10M-row loads inside memory.
+    Every step keeps the rows in file order (the caller turns insertion order on), so the
+    Parquet copy needs no sort; nothing is updated in place, the rows rejected after the
+    check (duplicate keys, items of no accepted claim) are collected in a small table.
     """
     name = spec.name
     raw, checked, canon = f"raw_{name}", f"checked_{name}", f"canon_{name}"
-    malformed = f"malformed_{name}"
-    engine.load_arrow(raw, reader.reader())
+    malformed, rejected = f"malformed_{name}", f"rejected_{name}"
+    _read_raw(engine, reader, raw)
     if reader.headers:
         # a line with nothing in it is not a row (a CSV's blank line, an empty sheet row)
-        empty = " AND ".join(f"coalesce(trim(c{i}), '') = ''" for i in range(len(reader.headers)))
-        reader.blank_lines += engine.scalar(f"SELECT count(*) FROM {qi(raw)} WHERE {empty}")
-        engine.execute(f"DELETE FROM {qi(raw)} WHERE {empty}")
-    engine.execute(f"CREATE OR REPLACE TABLE {qi(checked)} AS "
-                   + checked_sql(spec, match, raw, lookups))
-    ok = "len(_problems) = 0"
-    if spec.key:
-        # a repeated key keeps the first acceptable row; the others are rejected
-        key = qi(spec.key)
-        engine.execute(
-            f"CREATE OR REPLACE TEMP TABLE _first AS SELECT {key} AS k, min(source_row) AS first_row "
-            f"FROM {qi(checked)} WHERE {ok} GROUP BY 1 HAVING count(*) > 1")
-        message = (f"'duplicate {spec.key} ' || quote_text || ': row ' || f.first_row || ' is kept'"
-                   .replace("quote_text", f"'''' || {qi(checked)}.{key} || ''''"))
-        engine.execute(
-            f"UPDATE {qi(checked)} SET _problems = [{message}] FROM _first f "
-            f"WHERE {qi(checked)}.{key} = f.k AND source_row <> f.first_row AND {ok}")
-        engine.execute("DROP TABLE _first")
+        reader.blank_lines += engine.scalar(
+            f"DELETE FROM {qi(raw)} WHERE {blank_sql(len(reader.headers))}")
+    # what the bytes rule out, the checks leave out (no facts: check everything)
+    facts = reader.facts
+    spaces = facts is None or facts.spaces
+    control_chars = facts is None or facts.controls
+    needs = (provider_lookups_sql(spec, match, raw, spaces=spaces) if "providers" in lookups
+             else None)
+    if needs is not None and engine.scalar(needs) == 0:
+        lookups = {k: v for k, v in lookups.items() if k != "providers"}  # no join needed
+    engine.execute(f"CREATE OR REPLACE TABLE {qi(checked)} AS " + checked_sql(
+        spec, match, raw, lookups, control_chars=control_chars, spaces=spaces))
+
+    # every rejected row once, with all its problems: (source_row, _problems)
+    later = [q for q in (orphans_sql(spec, checked, lookups), _duplicates_sql(spec, checked))
+             if q is not None]
+    later_rows = " UNION ALL ".join(later) or \
+        "SELECT CAST(NULL AS BIGINT) AS source_row, CAST([] AS VARCHAR[]) AS _problems LIMIT 0"
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE {qi(rejected)} AS WITH later AS ({later_rows}) "
+        f"SELECT source_row, _problems FROM later UNION ALL SELECT source_row, _problems "
+        f"FROM {qi(checked)} WHERE len(_problems) > 0 "
+        f"AND source_row NOT IN (SELECT source_row FROM later)")
 
     # rejected rows: the source columns unchanged, then reason and source_row
     engine.execute(f"CREATE OR REPLACE TABLE {qi(malformed)} "
@@ -212,11 +231,11 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
         engine.execute("DROP TABLE _malformed_stream")
     counts = engine.arrow(
         f"SELECT (SELECT count(*) FROM {qi(raw)}) AS raw_rows, "
-        f"(SELECT count(*) FILTER (WHERE {ok}) FROM {qi(checked)}) AS accepted, "
-        f"(SELECT count(*) FILTER (WHERE NOT ({ok})) FROM {qi(checked)}) AS bad, "
+        f"(SELECT count(*) FROM {qi(checked)}) AS checked, "
+        f"(SELECT count(*) FROM {qi(rejected)}) AS bad, "
         f"(SELECT count(*) FROM {qi(malformed)}) AS malformed").to_pylist()[0]
     stats = TableStats(
-        read=counts["raw_rows"] + counts["malformed"], accepted=counts["accepted"],
+        read=counts["raw_rows"] + counts["malformed"], accepted=counts["checked"] - counts["bad"],
         rejected=counts["bad"] + counts["malformed"], blank_lines=reader.blank_lines,
         file=reader.file.path.name, columns=dict(sorted(match.source.items())),
         unknown_columns=list(match.unknown))
@@ -228,8 +247,8 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
         source_cols = ", ".join(f"r.c{i} AS {qi(h)}" for i, h in enumerate(headers))
         raw_line = ", NULL AS raw_line" if reader.malformed else ""
         sql = (f"SELECT {source_cols}, array_to_string(k._problems, '; ') AS reason, "
-               f"k.source_row{raw_line} FROM {qi(checked)} k JOIN {qi(raw)} r "
-               f"ON r._row = k.source_row WHERE len(k._problems) > 0")
+               f"k.source_row{raw_line} FROM {qi(rejected)} k JOIN {qi(raw)} r "
+               f"ON r._row = k.source_row")
         if reader.malformed:
             nulls = ", ".join(f"NULL AS {qi(h)}" for h in headers)
             sql += f" UNION ALL SELECT {nulls}, reason, source_row, raw_line FROM {qi(malformed)}"
@@ -240,13 +259,74 @@ def _load_table(engine: Engine, spec: TableSpec, reader: SourceReader, match,
     engine.execute(f"DROP TABLE {qi(malformed)}")
 
     # the checked table becomes the canonical one in place
-    engine.execute(f"DELETE FROM {qi(checked)} WHERE NOT ({ok})")
+    if counts["bad"]:
+        engine.execute(f"DELETE FROM {qi(checked)} WHERE source_row IN "
+                       f"(SELECT source_row FROM {qi(rejected)})")
+    engine.execute(f"DROP TABLE {qi(rejected)}")
     engine.execute(f"ALTER TABLE {qi(checked)} DROP COLUMN _problems")
     engine.execute(f"DROP TABLE IF EXISTS {qi(canon)}")
     engine.execute(f"ALTER TABLE {qi(checked)} RENAME TO {qi(canon)}")
-    engine.copy_parquet(f"SELECT * FROM {qi(canon)} ORDER BY source_row",
-                        out_dir / "data" / f"{name}.parquet")
+    _copy_parquet_in_order(engine, canon, out_dir / "data" / f"{name}.parquet")
     return stats
+
+
+def _duplicates_sql(spec: TableSpec, checked: str) -> str | None:
+    """The rows of a repeated key after the first acceptable one, with their reason."""
+    if not spec.key:
+        return None
+    key = qi(spec.key)
+    message = f"'duplicate {spec.key} ''' || c.{key} || ''': row ' || f.first_row || ' is kept'"
+    return (f"SELECT c.source_row, [{message}] AS _problems FROM {qi(checked)} c JOIN "
+            f"(SELECT {key} AS k, min(source_row) AS first_row FROM {qi(checked)} "
+            f"WHERE len(_problems) = 0 GROUP BY 1 HAVING count(*) > 1) f ON c.{key} = f.k "
+            f"WHERE c.source_row <> f.first_row AND len(c._problems) = 0")
+
+
+def _copy_parquet_in_order(engine: Engine, table: str, path: Path) -> None:
+    """``table`` to Parquet in ``source_row`` order, without sorting when it is in order.
+
+    Tables are built with insertion order preserved, so they are usually in file order
+    already; a streaming look at ``source_row`` (no sort) confirms it, and only a table
+    that is not is sorted. The file is the same either way.
+    """
+    with _insertion_order(engine):
+        back = engine.scalar(f"SELECT count(*) FROM (SELECT source_row < lag(source_row) OVER () "
+                             f"AS back FROM {qi(table)}) WHERE back")
+        order = "" if back == 0 else " ORDER BY source_row"
+        engine.copy_parquet(f"SELECT * FROM {qi(table)}{order}", path)
+
+
+def _read_raw(engine: Engine, reader: SourceReader, raw: str) -> None:
+    """The file's rows as text (``_row``, ``c0..cN``) in the table ``raw``.
+
+    A plain UTF-8 CSV file is read by DuckDB itself (:meth:`SourceReader.plain_csv_sql`),
+    numbered in file order; it is kept only if every line after the header became one row.
+    Anything else (a blank or malformed line, a failed read, another engine or format) is
+    read through the Arrow reader, which numbers rows around such lines and keeps them.
+    """
+    sql = reader.plain_csv_sql() if engine.name == "duckdb" else None
+    if sql is not None and reader.facts is not None:
+        try:
+            with _insertion_order(engine):
+                engine.execute(f"CREATE OR REPLACE TABLE {qi(raw)} AS SELECT "
+                               f"row_number() OVER () + 1 AS _row, * FROM {sql}")
+            if engine.scalar(f"SELECT count(*) FROM {qi(raw)}") == max(reader.facts.lines - 1, 0):
+                return
+        except duckdb.Error:
+            pass
+        engine.execute(f"DROP TABLE IF EXISTS {qi(raw)}")
+    engine.load_arrow(raw, reader.reader())
+
+
+@contextmanager
+def _insertion_order(engine: Engine) -> Iterator[None]:
+    """DuckDB's ``preserve_insertion_order`` on for a statement that numbers rows in order."""
+    before = engine.scalar("SELECT current_setting('preserve_insertion_order')")
+    engine.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        engine.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
 
 def _unique_headers(headers: list[str]) -> list[str]:

@@ -22,7 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from graphfraud.engine import quote_literal as ql
 from graphfraud.errors import InputError
+from graphfraud.loaders.scan import FileFacts
 from graphfraud.loaders.schema import TABLES
 
 __all__ = [
@@ -189,6 +191,9 @@ class SourceReader:
         Records that could not be split into ``len(headers)`` fields; filled while reading.
     encoding
         The text encoding used, for CSV files.
+    facts
+        What a scan of the file's bytes found (:mod:`graphfraud.loaders.scan`), once known;
+        without them the reader checks the UTF-8 itself.
     """
 
     file: InputFile
@@ -196,6 +201,7 @@ class SourceReader:
     headers: list[str] = field(default_factory=list)
     malformed: list[Malformed] = field(default_factory=list)
     blank_lines: int = 0
+    facts: FileFacts | None = None
 
     def __post_init__(self) -> None:
         if self.file.format in ("csv", "csv.gz"):
@@ -244,8 +250,7 @@ class SourceReader:
             use_threads=False, block_size=8 << 20, column_names=names, skip_rows=1,
             # valid UTF-8 takes Arrow's native path; anything else is transcoded by Python with
             # U+FFFD for bad bytes, so that their rows are rejected instead of the whole file
-            encoding=("utf8" if self.encoding == "utf-8" and self._valid_utf8()
-                      else _REPLACING + str(self.encoding)),
+            encoding=("utf8" if self._native_utf8() else _REPLACING + str(self.encoding)),
         )
         parse_options = pacsv.ParseOptions(
             invalid_row_handler=on_invalid, ignore_empty_lines=False, newlines_in_values=False)
@@ -259,6 +264,8 @@ class SourceReader:
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
                 return
+            if "Could not skip initial" in str(exc) and self.facts and self.facts.lines <= 1:
+                return  # the header alone, without a line end
             raise InputError(f"{self.file.path}: cannot be read as CSV ({exc})") from exc
         next_line = 2  # the header is line 1
         pending = 0  # index into bad_lines of the first bad record not yet placed
@@ -287,6 +294,32 @@ class SourceReader:
                 next_line += take
             rows = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
             yield _with_rows(batch, rows, names)
+
+    def _native_utf8(self) -> bool:
+        if self.encoding != "utf-8":
+            return False
+        return self.facts.utf8 if self.facts is not None else self._valid_utf8()
+
+    def plain_csv_sql(self) -> str | None:
+        """DuckDB's ``read_csv`` of this file, if the file is plain enough for it; else None.
+
+        Plain: a ``.csv`` file of valid UTF-8 text with no quotes after the header line, no
+        control bytes and one kind of line end (:class:`FileFacts`). Split on commas and line
+        ends, such a file has only one reading, which DuckDB's reader (no Python in the loop,
+        no Arrow batches to convert) and the Arrow reader agree on. Blank lines and lines
+        with the wrong number of fields remain possible: DuckDB skips the first and fails on
+        the second (``strict_mode``), so the caller must compare the rows read with the
+        file's lines and fall back to :meth:`reader` when they differ or the read fails.
+        """
+        f = self.facts
+        if (self.file.format != "csv" or f is None or not self._native_utf8() or f.quotes
+                or f.controls or f.line_ends == "mixed" or not self.headers):
+            return None
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers)))
+        # no value holds a control byte, so none is the null string: empty cells stay ''
+        return (f"read_csv({ql(str(self.file.path))}, columns = {{{columns}}}, header = false, "
+                "skip = 1, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                f"strict_mode = true, nullstr = {ql(chr(1))})")
 
     def _valid_utf8(self) -> bool:
         decoder = codecs.getincrementaldecoder("utf-8")()
