@@ -75,7 +75,9 @@ SIZES = {s.name: s for s in (
     Size("1M", 180_000, months=3, big_hospital_daily=5000),
     Size("1M-nohospital", 85_000),  # the same size without the big hospital, for comparison
     Size("10M", 680_000, big_hospital_daily=5000),
-    Size("50M", 4_250_000, big_hospital_daily=5000, format="parquet"),  # CSV would be ~23 GB
+    # the 10M city over five years: a world of 4.25M persons does not fit synth's memory, and
+    # as CSV this would be ~23 GB
+    Size("50M", 680_000, months=60, big_hospital_daily=5000, format="parquet"),
 )}
 
 
