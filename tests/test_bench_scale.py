@@ -223,6 +223,20 @@ def test_ratio_and_target_cells_follow_the_figures() -> None:
         assert targets["≥ 20× faster than (a) at 1M"] == (f"≥ {cut / 30:.1f}×", verdict)
 
 
+def test_a_side_size_gets_its_own_analyst_target() -> None:
+    results = _made_up({"status": "out of memory", "wall_s": 40.0, "peak_rss_bytes": 20 * GIB,
+                        "stages": [], "stage_reached": "co_visit"}, 330)
+    assert "≥ 20× faster than (a) at 1M-nohospital" not in dict(
+        (t, v) for t, _, v in scale_report.targets(results))
+    results["sizes"]["1M-nohospital"] = {"persons": 85000, "months": 12, "claims": 1_020_000}
+    results["runs"]["1M-nohospital"] = {
+        v: {"status": "ok", "wall_s": wall, "peak_rss_bytes": GIB, "stages": [], "result": {}}
+        for v, wall in (("graphfraud", 20.0), ("analyst", 60.0))}
+    targets = dict((t, (m, v)) for t, m, v in scale_report.targets(results))
+    assert targets["≥ 20× faster than (a) at 1M"] == ("≥ 1.3×", "undetermined")
+    assert targets["≥ 20× faster than (a) at 1M-nohospital"] == ("3.0×", "missed")
+
+
 def test_the_section_goes_between_its_markers(tmp_path: Path) -> None:
     path = tmp_path / "BENCHMARKS.md"
     path.write_text(OTHER, encoding="utf-8")

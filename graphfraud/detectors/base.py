@@ -168,4 +168,6 @@ def create_views(engine: Engine, available: dict[str, set[str]]) -> None:
         "CREATE OR REPLACE VIEW claims_eff AS SELECT c.*, "
         "CAST(coalesce(CASE WHEN c.visit_type = 'inpatient' THEN c.discharge_date END, "
         "CAST(c.settled_at AS DATE)) AS DATE) AS service_date FROM canon_claims c "
-        "WHERE c.total_amount >= 0 AND c.claim_id NOT IN (SELECT claim_id FROM reversal_of)")
+        # an anti-join, not NOT IN (SELECT …): NOT IN must look for NULLs (a mark join in
+        # DuckDB, a null-aware join in Spark) and the view is read by every detector
+        "ANTI JOIN reversal_of r ON r.claim_id = c.claim_id WHERE c.total_amount >= 0")

@@ -38,7 +38,11 @@ from graphfraud.detectors.base import Context, Requirement, register
 
 
 def _lines(ctx: Context) -> None:
-    """``_dr_lines``: item lines with their claim, price and status (one scan of items)."""
+    """``_dr_lines``: item lines with their claim, price and status (one scan of items).
+
+    A claim's status comes from one join to ``reversal_of`` (a reversal, or a reversed original):
+    three ``IN (SELECT …)`` tests were 41 of 171 detection seconds at 10M claims.
+    """
     price = ("coalesce(i.unit_price, i.amount / nullif(i.quantity, 0))"
              if ctx.has("items", "unit_price") else "i.amount / nullif(i.quantity, 0)")
     trace = "i.trace_code" if ctx.has("items", "trace_code") else "CAST(NULL AS VARCHAR)"
@@ -54,11 +58,13 @@ def _lines(ctx: Context) -> None:
                CAST({price} AS DOUBLE) AS price, CAST(i.amount AS DOUBLE) AS amount,
                c.person_id, c.provider_id, c.visit_type, c.settled_at,
                CAST(c.settled_at AS DATE) AS day, {dual} AS dual,
-               c.claim_id NOT IN (SELECT claim_id FROM reversal_of)
-                 AND c.total_amount >= 0 AS effective,
-               c.claim_id IN (SELECT reversal_id FROM reversal_of)
-                 OR c.claim_id IN (SELECT claim_id FROM reversal_of) AS cancelled
+               coalesce(st.reversed, 0) = 0 AND c.total_amount >= 0 AS effective,
+               st.claim_id IS NOT NULL AS cancelled
         FROM canon_items i JOIN canon_claims c ON c.claim_id = i.claim_id {join_pv}
+        LEFT JOIN (SELECT claim_id, max(reversed) AS reversed
+                   FROM (SELECT reversal_id AS claim_id, 0 AS reversed FROM reversal_of
+                         UNION ALL SELECT claim_id, 1 AS reversed FROM reversal_of) r
+                   GROUP BY claim_id) st ON st.claim_id = c.claim_id
         WHERE i.quantity <> 0
           AND ({trace} IS NOT NULL OR upper(left(i.item_code, 1)) IN ('X', 'Z'))
     """)
