@@ -9,7 +9,7 @@ Each variant runs in its own process (``run_graphfraud.py``, ``run_floor.py``,
 stages; the parent samples the RSS of the child's whole process tree every 0.1 s and kills it
 at the analyst's time limit or the memory cap ("did not finish", with the stage it was in).
 
-    python bench/bench_scale.py                           # 100k, 1M, 10M; every variant
+    python bench/bench_scale.py                           # 100k, 1M, 1M-nohospital, 10M; every variant
     python bench/bench_scale.py --sizes 50M --variants graphfraud,floor
     python bench/bench_scale.py --sizes 1M --variants analyst,floor
     ... --record                 # bench/results/scale.json, BENCHMARKS.md, bench/scaling.png
@@ -185,7 +185,7 @@ def save_results(path: Path, results: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100k,1M,10M",
+    parser.add_argument("--sizes", default="100k,1M,1M-nohospital,10M",
                         help="comma-separated: 100k, 1M, 10M, 50M or PERSONSxMONTHS")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help=f"comma-separated, of: {', '.join(VARIANTS)}")

@@ -254,8 +254,8 @@ def render_section(results: dict[str, Any], plot_link: str) -> str:
         START,
         "## Scaling (`python bench/bench_scale.py`)",
         "",
-        "One command: `python bench/bench_scale.py --record` (sizes 100k, 1M and 10M; "
-        "`--sizes 100k,1M,10M,50M` adds 50M, `--variants graphfraud,floor,analyst,spark` chooses "
+        "One command: `python bench/bench_scale.py --record` (sizes 100k, 1M, 1M-nohospital and 10M; "
+        "`--sizes 50M --variants graphfraud` adds 50M, `--variants graphfraud,floor,analyst,spark` chooses "
         "the variants). It writes `bench/results/scale.json` (per size and variant, so sizes can be "
         "re-run one at a time) and redraws this section and the plot from it.",
         "",
