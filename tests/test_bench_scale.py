@@ -173,6 +173,19 @@ def test_a_failing_child_is_reported_with_its_error(tmp_path: Path) -> None:
     assert any("Traceback" in ln for ln in m.stderr_tail)
 
 
+def test_a_run_stopped_from_outside_says_so_not_its_last_log_line(tmp_path: Path) -> None:
+    cmd = _child(tmp_path, """
+        import os, signal, sys
+        marks.stage("detect")
+        print("26/12/07 21:36:31 WARN NativeCodeLoader: Unable to load native-hadoop", file=sys.stderr)
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGTERM)
+    """)
+    m = measure(cmd, tmp_path / "run")
+    assert m.status == "failed" and m.exit_code == -15 and m.stage_reached == "detect"
+    assert m.error == "stopped from outside the benchmark (SIGTERM)"
+
+
 def _made_up(analyst_1m: dict[str, Any], gf_10m_wall: float) -> dict[str, Any]:
     def ok(wall: float, gib: float) -> dict[str, Any]:
         return {"status": "ok", "wall_s": wall, "peak_rss_bytes": int(gib * GIB), "stages": [],
