@@ -285,9 +285,11 @@ def measure(cmd: list[str], run_dir: Path, *, timeout: float | None = None,
     tail = [ln if len(ln) <= 300 else ln[:300] + " ..." for ln in err_lines[-15:]]
     raised = [ln for ln in err_lines if _EXCEPTION.match(ln)]
     error = (raised or err_lines or [f"exit code {proc.returncode}, nothing on stderr"])[-1][:300]
-    if not raised and killed is None and proc.returncode in (-signal.SIGTERM, -signal.SIGINT):
-        # stopped from outside (by hand): the last line of stderr is not the reason
-        error = f"stopped from outside the benchmark ({signal.Signals(-proc.returncode).name})"
+    signum = -proc.returncode if proc.returncode < 0 else proc.returncode - 128
+    if killed is None and signum in (signal.SIGTERM, signal.SIGINT):
+        # stopped from outside (by hand; graphfraud exits 143 after removing its partial
+        # output): the last line of stderr is not the reason
+        error = f"stopped from outside the benchmark ({signal.Signals(signum).name})"
     result = {}
     if result_path.exists():
         result = json.loads(result_path.read_text(encoding="utf-8"))

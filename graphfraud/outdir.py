@@ -2,7 +2,8 @@
 
 A run builds its folder under a hidden temporary name beside the target and renames it into
 place at the very end, so Ctrl-C, ``kill -9`` or a full disk never leave a folder that looks
-finished. An existing folder is replaced only with ``force``.
+finished. Ctrl-C and ``kill`` (SIGTERM) also remove the hidden folder, which can hold gigabytes
+of spill; only ``kill -9`` leaves it. An existing folder is replaced only with ``force``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +41,8 @@ def atomic_folder(target: str | Path, *, force: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
-        yield work
+        with _terminate_as_exit():
+            yield work
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
             os.replace(target, old / "previous")
@@ -48,6 +53,36 @@ def atomic_folder(target: str | Path, *, force: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``SystemExit(143)``, so that cleanup runs.
+
+    Only in the main thread, and only where SIGTERM has its default action (a program that
+    handles it itself keeps its handler). The exit status stays the shell's 128 + 15.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except BaseException:
+        if received:  # whatever the signal became on its way up (DuckDB: "Query interrupted")
+            sys.stderr.write("graphfraud: stopped (SIGTERM); the partial output was removed\n")
+            raise SystemExit(128 + received[0]) from None
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -122,6 +122,26 @@ def test_kill_9_never_leaves_a_finished_looking_folder(tmp_path):
         assert (out / "manifest.json").exists()
 
 
+def test_kill_removes_the_hidden_folder_and_exits_143(tmp_path):
+    """SIGTERM (kill, a scheduler's stop) while it loads: no output and no hidden folder left."""
+    rows = [[f"S{i}", f"P{i % 997}", "", "H33010200001", "outpatient", "2024-03-01 10:00:00", "",
+             "", "10.00", "5.00"] for i in range(300_000)]
+    src = write_csv(tmp_path / "src" / "claims.csv", CANONICAL_HEADER, rows)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "graphfraud", "analyze", str(src), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(".out.partial-") for p in tmp_path.iterdir()):
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=120)
+    if proc.returncode == 143:
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+    else:  # pragma: no cover - the machine was fast enough to finish first
+        assert proc.returncode == 0 and (out / "manifest.json").exists()
+
+
 COMMANDS = sorted(main.commands)
 #: every command and subcommand, as typed ("case sync")
 FULL = sorted([c] for c in main.commands) + sorted(
