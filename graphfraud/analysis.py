@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphfraud import __version__
-from graphfraud.engine import Engine, default_memory_limit, open_engine, quote_literal
+from graphfraud.engine import Engine, default_memory_limit, open_engine
 from graphfraud.loaders import LoadResult, load
 from graphfraud.outdir import atomic_folder, write_json
 
@@ -39,25 +39,6 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     detectors: dict[str, Any] = field(default_factory=dict)
 
-
-
-def _reload_canonical(db: Engine, work: Path, tables: Any) -> None:
-    """The canonical tables afresh from their Parquet copy, for the detectors.
-
-    The loaders make each canonical table in place (rows deleted, a column dropped, renamed).
-    With the tables left so, dense_block's self-join at 10M claims ran out of DuckDB's 3 GB
-    budget ("2.4 GiB/2.7 GiB used"); read back from the Parquet just written, the same run
-    finishes, and the detectors see the very rows the Spark engine reads. It costs about a
-    second per million claims.
-    """
-    db.execute("SET preserve_insertion_order = true")  # the rows in file order, as loaded
-    try:
-        for table in tables:
-            path = quote_literal(str(work / "data" / f"{table}.parquet"))
-            db.execute(f"DROP TABLE canon_{table}")
-            db.execute(f"CREATE TABLE canon_{table} AS SELECT * FROM read_parquet({path})")
-    finally:
-        db.execute("SET preserve_insertion_order = false")
 
 def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | None = None,
             encoding: str | None = None, config: str | Path | None = None,
@@ -131,8 +112,6 @@ def analyze(input_path: str | Path, out: str | Path, *, mapping: str | Path | No
                 sql = open_engine(engine, work)
                 for table in loaded.tables:
                     sql.register_parquet(f"canon_{table}", work / "data" / f"{table}.parquet")  # type: ignore[attr-defined]
-            else:
-                _reload_canonical(db, work, loaded.tables)
             stage("load", t0)
             t0 = time.perf_counter()
             available = available_columns(sql, list(loaded.tables))

@@ -102,18 +102,25 @@ def test_atomic_folder_keeps_the_old_folder_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
 
 
-def test_kill_9_never_leaves_a_finished_looking_folder(tmp_path):
-    """A real process, killed with SIGKILL while it loads: the target folder must not exist."""
+def _analyze_in_a_process(src: Path, out: Path) -> subprocess.Popen:
+    """``graphfraud analyze`` of 300,000 claims in a real process, once it is loading."""
     rows = [[f"S{i}", f"P{i % 997}", "", "H33010200001", "outpatient", "2024-03-01 10:00:00", "",
              "", "10.00", "5.00"] for i in range(300_000)]
-    src = write_csv(tmp_path / "claims.csv", CANONICAL_HEADER, rows)
-    out = tmp_path / "out"
+    write_csv(src, CANONICAL_HEADER, rows)
     proc = subprocess.Popen([sys.executable, "-m", "graphfraud", "analyze", str(src), "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.startswith(".out.partial-") for p in tmp_path.iterdir()):
+    while time.time() < deadline and not any(p.name.startswith(".out.partial-")
+                                              for p in out.parent.iterdir()):
         time.sleep(0.02)
     time.sleep(0.3)
+    return proc
+
+
+def test_kill_9_never_leaves_a_finished_looking_folder(tmp_path):
+    """A real process, killed with SIGKILL while it loads: the target folder must not exist."""
+    out = tmp_path / "out"
+    proc = _analyze_in_a_process(tmp_path / "claims.csv", out)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     if proc.returncode == -signal.SIGKILL:
@@ -124,16 +131,8 @@ def test_kill_9_never_leaves_a_finished_looking_folder(tmp_path):
 
 def test_kill_removes_the_hidden_folder_and_exits_143(tmp_path):
     """SIGTERM (kill, a scheduler's stop) while it loads: no output and no hidden folder left."""
-    rows = [[f"S{i}", f"P{i % 997}", "", "H33010200001", "outpatient", "2024-03-01 10:00:00", "",
-             "", "10.00", "5.00"] for i in range(300_000)]
-    src = write_csv(tmp_path / "src" / "claims.csv", CANONICAL_HEADER, rows)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "graphfraud", "analyze", str(src), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.startswith(".out.partial-") for p in tmp_path.iterdir()):
-        time.sleep(0.02)
-    time.sleep(0.3)
+    proc = _analyze_in_a_process(tmp_path / "src" / "claims.csv", out)
     os.kill(proc.pid, signal.SIGTERM)
     proc.wait(timeout=120)
     if proc.returncode == 143:
